@@ -1,0 +1,27 @@
+# Everything installs into .venv; torch is pinned by constraints.txt (CPU build, no CUDA downloads).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: report test bench clean
+
+report: $(STAMP)  ## the main job: GoogLeNet at the 003 article's input
+	$(VENV)/bin/archscope summary googlenet --input 20,3,224,224
+
+test: $(STAMP)  ## the test suite
+	$(PY) -m pytest
+
+bench: $(STAMP)  ## speed against a plain meta forward and torchinfo (medians and ratios)
+	$(PY) benchmarks/bench.py
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml constraints.txt | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) build *.egg-info

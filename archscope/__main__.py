@@ -1,0 +1,5 @@
+import sys
+
+from archscope.cli import main
+
+sys.exit(main())

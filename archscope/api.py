@@ -1,0 +1,92 @@
+"""``analyze``: resolve the model, trace it once, and wrap the records in an ``Analysis``."""
+
+from __future__ import annotations
+
+from archscope.analysis import flops_by_category, layer_rows, totals, uncounted
+from archscope.errors import ForwardError, UsageError
+from archscope.inputs import validate_input_size
+from archscope.loading import load_model, require_input
+from archscope.records import SCHEMA_VERSION, Trace
+from archscope.units import Device, Mode, parse_enum
+
+
+class Analysis:
+    """A traced model's numbers: ``totals``, ``layers`` (a DataFrame), ``to_dict()``."""
+
+    def __init__(self, trace: Trace) -> None:
+        self.trace = trace
+        self.rows = layer_rows(trace)
+        self.totals = totals(trace, self.rows)
+        self.flops_by_category = flops_by_category(trace)
+        self.uncounted = uncounted(trace)
+
+    @property
+    def complete(self) -> bool:
+        """True when every op that ran has a cost formula."""
+        return not self.uncounted
+
+    @property
+    def layers(self):
+        import pandas  # imported on demand: 0.3 s that summary's text and JSON do not need
+
+        return pandas.DataFrame(self.rows)
+
+    def to_dict(self) -> dict:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "model": self.trace.model,
+            "input": [list(spec.shape) for spec in self.trace.inputs],
+            "device": self.trace.device,
+            "mode": self.trace.mode,
+            "totals": self.totals,
+            "flops_by_category": self.flops_by_category,
+            "complete": self.complete,
+            "uncounted": self.uncounted,
+            "notices": list(self.trace.notices),
+            "layers": self.rows,
+        }
+
+    def __repr__(self) -> str:
+        return f"<Analysis {self.trace.model} {self.totals['params']:,} params {self.totals['mult_adds']:,} mult-adds>"
+
+
+def _needs_real_tensors(error: ForwardError) -> bool:
+    """A forward that failed only because meta tensors hold no data (``.item()``, ``nonzero``, ...)."""
+    return "meta" in f"{error.reason} {error.__cause__}".lower()
+
+
+def analyze(model, input_size=None, *, input_data=None, device="meta", mode="eval", name: str | None = None) -> Analysis:
+    """Trace ``model`` (zoo name, MODEL spec, ``nn.Module`` or factory) once and analyse it.
+
+    ``input_size`` is one shape or a list of shapes (float32 inputs); ``input_data`` is a tensor, a
+    tuple of positional arguments, or a dict of keyword arguments. On ``device="meta"`` no arithmetic
+    runs; a model that needs real values falls back to the cpu, with a notice in ``trace.notices``.
+    """
+    from archscope.trace import make_inputs, trace
+
+    device = parse_enum(Device, device, "device")
+    mode = parse_enum(Mode, mode, "mode")
+    label, module, entry = load_model(model, device)
+    input_size = require_input(entry, input_size, input_data)
+    shapes = validate_input_size(input_size) if input_data is None else None
+
+    def run(on: Device) -> Trace:
+        if shapes is not None:
+            args, kwargs = make_inputs(shapes, on), {}
+        elif isinstance(input_data, dict):
+            args, kwargs = (), dict(input_data)
+        else:
+            args, kwargs = (tuple(input_data) if isinstance(input_data, (tuple, list)) else (input_data,)), {}
+        return trace(module, args, kwargs, name=name or label, device=on, mode=mode)
+
+    try:
+        return Analysis(run(device))
+    except ForwardError as error:
+        if device is not Device.META or not _needs_real_tensors(error):
+            raise
+        notice = f"meta tensors cannot run this model ({error.reason}); ran it on cpu instead"
+    fallback = run(Device.CPU)
+    return Analysis(Trace(**{**fallback.__dict__, "notices": fallback.notices + (notice,)}))
+
+
+__all__ = ["Analysis", "UsageError", "analyze"]

@@ -1,0 +1,106 @@
+"""The command line. The only module that prints; torch is imported only by commands that trace."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from archscope import __version__
+from archscope.errors import ArchscopeError
+from archscope.units import Device, Format, Mode
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line and exit status 2, as for every bad input
+        sys.stderr.write(f"archscope: {message} (see archscope {self.prog.split()[-1]} --help)\n")
+        sys.exit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="archscope", description="Inspect PyTorch architectures: shapes, parameters, "
+                     "mult-adds and memory per layer, from one trace on the meta device.")
+    parser.add_argument("--version", action="version", version=f"archscope {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    listing = commands.add_parser("list", help="the zoo's models")
+    listing.add_argument("--format", choices=["text", "json"], default="text")
+
+    summary = commands.add_parser("summary", help="per-layer table and totals, like torchinfo",
+                                  description="MODEL is a zoo name, package.module:callable or path/file.py:callable.")
+    summary.add_argument("model", metavar="MODEL")
+    summary.add_argument("--input", metavar="SHAPE", help="e.g. 20,3,224,224; several inputs separated by ';' "
+                         "(default: the zoo entry's input)")
+    summary.add_argument("--depth", type=_positive_int, default=3, help="deepest level shown in text (default 3)")
+    summary.add_argument("--device", choices=[d.value for d in Device], default=Device.META.value)
+    summary.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.EVAL.value)
+    summary.add_argument("--format", choices=[f.value for f in Format], default=Format.TEXT.value)
+    for sub in (listing, summary):
+        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+    return parser
+
+
+def run_list(args) -> int:
+    from archscope import zoo
+
+    entries = [zoo.entry(name) for name in zoo.names()]
+    if args.format == "json":
+        print(json.dumps({"models": [entry.to_dict() for entry in entries]}, indent=2, ensure_ascii=False))
+        return 0
+    width = max(len(entry.name) for entry in entries) + 2
+    for entry in entries:
+        shape = ";".join(",".join(map(str, s)) for s in entry.default_input)
+        print(f"{entry.name.ljust(width)}{entry.family}  [input {shape}]")
+    return 0
+
+
+def run_summary(args) -> int:
+    from archscope.api import analyze
+    from archscope.inputs import parse_shapes
+    from archscope.render.text import summary_text
+
+    input_size = parse_shapes(args.input) if args.input is not None else None
+    analysis = analyze(args.model, input_size, device=args.device, mode=args.mode)
+    for notice in analysis.trace.notices:
+        print(f"archscope: {notice}", file=sys.stderr)
+    fmt = Format(args.format)
+    if fmt is Format.JSON:
+        sys.stdout.write(json.dumps(analysis.to_dict(), indent=1, sort_keys=True) + "\n")
+    elif fmt is Format.CSV:
+        sys.stdout.write(analysis.layers.to_csv(index=False))
+    else:
+        sys.stdout.write(summary_text(analysis.to_dict(), depth=args.depth))
+    return 0
+
+
+COMMANDS = {"list": run_list, "summary": run_summary}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (ArchscopeError, ValueError) as error:
+        if args.debug:
+            raise
+        message = " ".join(str(error).split())
+        print(f"archscope: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("archscope: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""One registry of cost formulas, keyed by aten op packet, in the form of torch's flop registry.
+
+A formula receives shapes (``torch.utils.flop_counter.shape_wrapper`` replaces every tensor by its
+shape) and returns a ``Cost``; registering a packet twice raises, so no formula shadows another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from math import prod
+
+from torch.utils.flop_counter import shape_wrapper
+
+from archscope.units import Category
+
+
+@dataclass(frozen=True)
+class Cost:
+    mult_adds: int
+    flops: int  # every FLOP of the op, including 2 per mult-add
+
+
+@dataclass(frozen=True)
+class Formula:
+    category: Category
+    count: Callable[..., Cost]  # count(*args, out_val=output, **kwargs), tensors as they come from dispatch
+
+
+_REGISTRY: dict = {}
+
+
+def register_formula(targets, category: Category, *, get_raw: bool = False):
+    """Register ``formula`` for each aten packet in ``targets``; ``get_raw`` skips the shape wrapping."""
+
+    def decorate(formula):
+        count = formula if get_raw else shape_wrapper(formula)
+        for target in targets if isinstance(targets, (list, tuple)) else [targets]:
+            if target in _REGISTRY:
+                raise RuntimeError(f"duplicate cost formula for {target}")
+            _REGISTRY[target] = Formula(category, count)
+        return formula
+
+    return decorate
+
+
+def lookup(packet) -> Formula | None:
+    return _REGISTRY.get(packet)
+
+
+def elementwise(shape, per_element: int = 1) -> Cost:
+    """Cost of ``per_element`` FLOPs for every element of a tensor of ``shape``."""
+    return Cost(0, per_element * prod(shape))

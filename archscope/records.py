@@ -1,0 +1,101 @@
+"""What one trace of a model records: small frozen records that round-trip through JSON.
+
+A layer is identified by its state_dict path and its call index (a module called twice gives two
+``LayerCall`` records). Tensors are identified by ``tensor_id``: every tensor gets a fresh id when an
+op produces it (an in-place op gives its result a new id), so ids link producers to consumers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    key: str  # where the tensor sits in the arguments or outputs, as a pytree key path: "[0]", "['x']"
+    shape: tuple[int, ...]
+    dtype: str
+    nbytes: int
+    tensor_id: int
+
+
+@dataclass(frozen=True)
+class ModuleInfo:
+    """Parameters of one module (not of one call): own ones and the unique ones of its subtree."""
+
+    path: str
+    type: str
+    is_leaf: bool
+    self_params: int
+    params: int  # unique tensors of the whole subtree: a shared tensor counts once
+    trainable_params: int
+    frozen_params: int
+    buffers: int
+    params_bytes: int
+
+
+@dataclass(frozen=True)
+class LayerCall:
+    index: int  # position in call order
+    path: str  # "" for the root module
+    type: str
+    depth: int  # call nesting: the root is 0
+    call: int  # 0 for the module's first call, 1 for its second, ...
+    parent: int | None  # index of the enclosing call
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+
+
+@dataclass(frozen=True)
+class OpCall:
+    index: int
+    layer: int  # index of the innermost LayerCall running when the op ran
+    op: str  # aten overload, e.g. "aten.convolution.default"
+    category: str | None  # a Category value; None when archscope has no formula for the op
+    mult_adds: int
+    flops: int  # all FLOPs of the op: 2 per mult-add plus its elementwise work
+    inputs: tuple[int, ...]  # tensor ids
+    outputs: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Trace:
+    model: str
+    device: str
+    mode: str
+    inputs: tuple[TensorSpec, ...]
+    modules: tuple[ModuleInfo, ...]
+    layers: tuple[LayerCall, ...]
+    ops: tuple[OpCall, ...]
+    notices: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"schema_version": SCHEMA_VERSION, **dataclasses.asdict(self)}
+
+    @classmethod
+    def from_dict(cls, document: dict) -> Trace:
+        if document.get("schema_version") != SCHEMA_VERSION:
+            raise ValueError(f"trace schema_version {document.get('schema_version')!r} is not {SCHEMA_VERSION}")
+
+        def specs(items):
+            return tuple(TensorSpec(**{**item, "shape": tuple(item["shape"])}) for item in items)
+
+        return cls(
+            model=document["model"],
+            device=document["device"],
+            mode=document["mode"],
+            inputs=specs(document["inputs"]),
+            modules=tuple(ModuleInfo(**item) for item in document["modules"]),
+            layers=tuple(
+                LayerCall(**{**item, "inputs": specs(item["inputs"]), "outputs": specs(item["outputs"])})
+                for item in document["layers"]
+            ),
+            ops=tuple(
+                OpCall(**{**item, "inputs": tuple(item["inputs"]), "outputs": tuple(item["outputs"])})
+                for item in document["ops"]
+            ),
+            notices=tuple(document["notices"]),
+        )

@@ -1,0 +1,86 @@
+"""The terminal summary, laid out like torchinfo's so its users find everything where they expect.
+
+A row shows what no row below it shows: at the depth limit (or on a leaf) a call's inclusive
+parameters and mult-adds, above it only its own. So each column adds up to the total at any depth.
+A module's second call shows "(recursive)" for parameters, as torchinfo does.
+"""
+
+from __future__ import annotations
+
+from archscope.render import numbers
+
+COLUMNS = ("Layer (type:depth-idx)", "Output Shape", "Param #", "Mult-Adds")
+
+
+def _tree_label(row: dict, depth_index: int) -> str:
+    if row["depth"] == 0:
+        return row["type"]
+    branch = "├─" if row["depth"] == 1 else "└─"
+    return f"{'│    ' * (row['depth'] - 1)}{branch}{row['type']}: {row['depth']}-{depth_index}"
+
+
+def visible_rows(document: dict, depth: int) -> list[tuple[dict, bool]]:
+    """Rows down to ``depth``, each with whether it stands for its whole subtree."""
+    return [
+        (row, row["depth"] == depth or row["is_leaf"])
+        for row in document["layers"]
+        if row["depth"] <= depth
+    ]
+
+
+def table_cells(document: dict, depth: int) -> list[tuple[str, str, str, str]]:
+    counters: dict[int, int] = {}
+    cells = []
+    for row, whole in visible_rows(document, depth):
+        counters[row["depth"]] = counters.get(row["depth"], 0) + 1
+        if row["call"] > 0 and row["params"]:
+            params = "(recursive)"
+        else:
+            params = numbers.count_or_dash(row["params"] if whole else row["self_params"])
+        mult_adds = numbers.count_or_dash(row["mult_adds"] if whole else row["self_mult_adds"])
+        output = numbers.shape(row["output_shape"])
+        if len(row["output_shapes"]) > 1:
+            output += f" +{len(row['output_shapes']) - 1}"
+        cells.append((_tree_label(row, counters[row["depth"]]), output, params, mult_adds))
+    return cells
+
+
+def summary_text(document: dict, depth: int = 3) -> str:
+    cells = [COLUMNS, *table_cells(document, depth)]
+    widths = [max(len(row[i]) for row in cells) + 4 for i in range(len(COLUMNS))]
+    divider = "=" * sum(widths)
+
+    def line(row):
+        return "".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+
+    totals = document["totals"]
+    unit, mult_adds = numbers.scaled(totals["mult_adds"])
+    flops_unit, flops = numbers.scaled(totals["flops"])
+    lines = [divider, line(cells[0]), divider, *(line(row) for row in cells[1:]), divider]
+    lines += [
+        f"Total params: {numbers.count(totals['params'])}",
+        f"Trainable params: {numbers.count(totals['trainable_params'])}",
+        f"Non-trainable params: {numbers.count(totals['frozen_params'])}",
+        f"Total mult-adds ({unit}): {mult_adds}",
+        f"Total FLOPs ({flops_unit}): {flops}",
+        divider,
+        f"Input size (MB): {numbers.megabytes(totals['input_bytes'])}",
+        f"Forward/backward pass size (MB): {numbers.megabytes(totals['forward_backward_bytes'])}",
+        f"Params size (MB): {numbers.megabytes(totals['params_bytes'])}",
+        f"Estimated Total Size (MB): {numbers.megabytes(totals['total_bytes'])}",
+        divider,
+    ]
+    by_category = ", ".join(
+        f"{name} {numbers.count(value)}" for name, value in document["flops_by_category"].items() if value
+    )
+    lines.append(f"FLOPs by category: {by_category or 'none'}")
+    lines.append(
+        f"Traced on {document['device']} in {document['mode']} mode. Mult-adds: conv, linear and matmul "
+        "multiply-accumulates, bias excluded (FlopCounterMode / 2); FLOPs: 2 per mult-add + elementwise; MB = 10^6 bytes."
+    )
+    for entry in document["uncounted"]:
+        where = ", ".join(path or "(root)" for path in entry["layers"][:3])
+        lines.append(f"Not counted (no formula): {entry['op']} x{entry['calls']} in {where}")
+    if document["uncounted"]:
+        lines.append("Totals are incomplete: FLOPs of the ops above are not included.")
+    return "\n".join(lines) + "\n"

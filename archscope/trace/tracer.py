@@ -1,0 +1,117 @@
+"""Run a model once under the recorder and return a ``Trace``, leaving the model as it was.
+
+On the meta device no arithmetic runs: a model whose tensors live elsewhere is called through
+``torch.func.functional_call`` with meta stand-ins for its parameters and buffers, so the user's
+instance is never moved or changed. Hooks, training flags and the dispatch mode are restored in
+``finally``, also when the forward raises.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.utils._pytree import tree_map
+
+from archscope.errors import ForwardError
+from archscope.records import ModuleInfo, Trace
+from archscope.trace.recorder import Recorder
+from archscope.units import Device, Mode
+
+
+def module_infos(model: nn.Module) -> tuple[dict[int, str], tuple[ModuleInfo, ...]]:
+    """Each module's state_dict path (the first, if it is registered twice) and its parameter counts."""
+    paths: dict[int, str] = {}
+    infos = []
+    for path, module in model.named_modules(remove_duplicate=False):
+        if id(module) in paths:
+            continue
+        paths[id(module)] = path
+        params = list(module.parameters())  # unique tensors: a shared one counts once
+        infos.append(ModuleInfo(
+            path=path,
+            type=type(module).__name__,
+            is_leaf=next(module.children(), None) is None,
+            self_params=sum(p.numel() for p in module.parameters(recurse=False)),
+            params=sum(p.numel() for p in params),
+            trainable_params=sum(p.numel() for p in params if p.requires_grad),
+            frozen_params=sum(p.numel() for p in params if not p.requires_grad),
+            buffers=sum(b.numel() for b in module.buffers()),
+            params_bytes=sum(p.numel() * p.element_size() for p in params),
+        ))
+    return paths, tuple(infos)
+
+
+def _on_device(tensor: torch.Tensor, device: Device) -> torch.Tensor:
+    if tensor.device.type == device.value:
+        return tensor
+    if device is Device.META:
+        return torch.empty_like(tensor, device="meta")
+    if tensor.is_meta:  # a meta model asked to run for real: values do not matter for shapes
+        return torch.zeros(tensor.shape, dtype=tensor.dtype)
+    return tensor.to(device.value)
+
+
+def _stand_ins(model: nn.Module, device: Device) -> dict[str, torch.Tensor] | None:
+    """Parameters and buffers on ``device`` for a functional call, or None if the model is there already."""
+    named = dict(model.named_parameters(remove_duplicate=False))
+    named.update(model.named_buffers(remove_duplicate=False))
+    if all(t.device.type == device.value for t in named.values()):
+        return None
+    return {name: _on_device(t, device) for name, t in named.items()}
+
+
+def make_inputs(input_size: list[tuple[int, ...]], device: Device) -> tuple[torch.Tensor, ...]:
+    """float32 inputs: empty on meta, seeded uniform noise on cpu (deterministic, like torchinfo's rand)."""
+    if device is Device.META:
+        return tuple(torch.empty(size, device="meta") for size in input_size)
+    generator = torch.Generator().manual_seed(0)
+    return tuple(torch.rand(size, generator=generator) for size in input_size)
+
+
+def move_inputs(args: tuple, kwargs: dict, device: Device) -> tuple[tuple, dict]:
+    def move(value):
+        return _on_device(value, device) if isinstance(value, torch.Tensor) else value
+
+    return tree_map(move, args), tree_map(move, kwargs)
+
+
+def trace(model: nn.Module, args: tuple, kwargs: dict, *, name: str, device: Device, mode: Mode) -> Trace:
+    paths, infos = module_infos(model)
+    args, kwargs = move_inputs(args, kwargs, device)
+    stand_ins = _stand_ins(model, device)
+    recorder = Recorder(paths)
+    modules = list(dict.fromkeys(model.modules()))
+    training_flags = [(module, module.training) for module in modules]
+    handles = []
+    try:
+        model.train(mode is Mode.TRAIN)
+        for module in modules:
+            handles.append(module.register_forward_pre_hook(recorder.pre_hook, with_kwargs=True))
+            handles.append(module.register_forward_hook(recorder.post_hook, with_kwargs=True, always_call=True))
+        inputs = recorder.specs((args, kwargs) if kwargs else args)
+        with torch.no_grad(), recorder:
+            if stand_ins is None:
+                model(*args, **kwargs)
+            else:
+                torch.func.functional_call(model, stand_ins, args, kwargs, tie_weights=True, strict=False)
+    except Exception as error:
+        failed = recorder.failing_call(error)
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        if failed is None:
+            raise ForwardError("", type(model).__name__, [], reason) from error
+        shapes = [spec.shape for spec in failed["inputs"]]
+        raise ForwardError(failed["path"], failed["type"], shapes, reason) from error
+    finally:
+        for handle in handles:
+            handle.remove()
+        for module, training in training_flags:
+            module.training = training
+    return Trace(
+        model=name,
+        device=device.value,
+        mode=mode.value,
+        inputs=inputs,
+        modules=infos,
+        layers=recorder.layer_calls(),
+        ops=tuple(recorder.ops),
+    )

@@ -1,0 +1,80 @@
+"""The zoo: entries read from catalog.toml; model code imported only when a model is built."""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from archscope.errors import UsageError
+
+CATALOG = Path(__file__).with_name("catalog.toml")
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    factory: str  # "module:function"
+    family: str
+    source: str
+    default_input: tuple[tuple[int, ...], ...]
+    options: tuple[str, ...]
+    description: str
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "family": self.family,
+            "source": self.source,
+            "default_input": [list(shape) for shape in self.default_input],
+            "options": list(self.options),
+            "description": self.description,
+        }
+
+
+@cache
+def _entries() -> dict[str, Entry]:
+    with CATALOG.open("rb") as file:
+        table = tomllib.load(file)  # a name given twice is a TOML error: names stay unique
+    return {
+        name: Entry(
+            name=name,
+            factory=fields["factory"],
+            family=fields["family"],
+            source=fields["source"],
+            default_input=tuple(tuple(shape) for shape in fields["default_input"]),
+            options=tuple(fields["options"]),
+            description=" ".join(fields["description"].split()),
+        )
+        for name, fields in table.items()
+    }
+
+
+def names() -> list[str]:
+    return sorted(_entries())
+
+
+def entry(name: str) -> Entry:
+    try:
+        return _entries()[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, names(), n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else f"; known models: {', '.join(names())}"
+        raise UsageError(f"unknown model {name!r}{hint}") from None
+
+
+def build(name: str, device: str = "cpu", **options):
+    """A real ``nn.Module``, built with its tensors on ``device`` (``"meta"``: no memory, no init cost)."""
+    import torch
+
+    found = entry(name)
+    unknown = sorted(set(options) - set(found.options))
+    if unknown:
+        raise UsageError(f"model {name!r} has no option {', '.join(unknown)}; its options: {', '.join(found.options)}")
+    module_name, function_name = found.factory.split(":")
+    factory = getattr(importlib.import_module(module_name), function_name)
+    with torch.device(device):
+        return factory(**options)
