@@ -50,6 +50,7 @@ def layer_rows(trace: Trace) -> list[dict]:
             "parent": layer.parent,
             "is_leaf": info.is_leaf if info else True,
             "input_shapes": [list(spec.shape) for spec in layer.inputs],
+            "input_dtypes": [spec.dtype for spec in layer.inputs],
             "output_shape": list(layer.outputs[0].shape) if layer.outputs else None,
             "output_shapes": [list(spec.shape) for spec in layer.outputs],
             "output_dtypes": [spec.dtype for spec in layer.outputs],
