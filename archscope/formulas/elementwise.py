@@ -11,7 +11,7 @@ from math import prod
 
 import torch
 
-from archscope.formulas.registry import Cost, elementwise, register_formula
+from archscope.formulas.registry import Cost, elementwise, first_shape, register_formula
 from archscope.units import Category
 
 aten = torch.ops.aten
@@ -55,9 +55,8 @@ def _kernel_area(kernel_size, spatial_dims: int) -> int:
                   Category.POOLING)
 def pool(x_shape, kernel_size, *args, out_shape=None, **kwargs) -> Cost:
     """One FLOP per kernel element per output element (comparisons for max, adds and a divide for avg)."""
-    first_output = out_shape[0] if isinstance(out_shape, tuple) and isinstance(out_shape[0], torch.Size) else out_shape
-    spatial_dims = max(1, len(first_output) - 2)
-    return elementwise(first_output, _kernel_area(kernel_size, spatial_dims))
+    output = first_shape(out_shape)
+    return elementwise(output, _kernel_area(kernel_size, max(1, len(output) - 2)))
 
 
 @register_formula([aten._adaptive_avg_pool2d, aten.adaptive_max_pool2d, aten._adaptive_avg_pool3d,
@@ -76,8 +75,7 @@ def adaptive_pool(x_shape, *args, out_shape=None, **kwargs) -> Cost:
                   Category.ELEMENTWISE)
 def arithmetic(*args, out_shape=None, **kwargs) -> Cost:
     """One FLOP per output element."""
-    first_output = out_shape[0] if isinstance(out_shape, tuple) else out_shape
-    return elementwise(first_output)
+    return elementwise(first_shape(out_shape))
 
 
 @register_formula([aten.sum, aten.mean, aten.amax, aten.amin, aten.max, aten.min, aten.var, aten.std,

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from math import prod
 
+from torch import Size
 from torch.utils.flop_counter import shape_wrapper
 
 from archscope.units import Category
@@ -46,6 +47,11 @@ def register_formula(targets, category: Category, *, get_raw: bool = False):
 
 def lookup(packet) -> Formula | None:
     return _REGISTRY.get(packet)
+
+
+def first_shape(out_shape):
+    """The shape of an op's first output: ``out_shape`` is one ``torch.Size`` or a tuple of them."""
+    return out_shape if isinstance(out_shape, Size) else out_shape[0]
 
 
 def elementwise(shape, per_element: int = 1) -> Cost:

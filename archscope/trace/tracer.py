@@ -57,7 +57,8 @@ def _stand_ins(model: nn.Module, device: Device) -> dict[str, torch.Tensor] | No
     named.update(model.named_buffers(remove_duplicate=False))
     if all(t.device.type == device.value for t in named.values()):
         return None
-    return {name: _on_device(t, device) for name, t in named.items()}
+    moved: dict[int, torch.Tensor] = {}  # one stand-in per tensor, so tied weights stay tied
+    return {name: moved.setdefault(id(t), _on_device(t, device)) for name, t in named.items()}
 
 
 def make_inputs(input_size: list[tuple[int, ...]], device: Device) -> tuple[torch.Tensor, ...]:
