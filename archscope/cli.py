@@ -53,15 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_list(args) -> int:
     from archscope import zoo
+    from archscope.render.text import zoo_table
 
-    entries = [zoo.entry(name) for name in zoo.names()]
+    entries = [zoo.entry(name).to_dict() for name in zoo.names()]
     if args.format == "json":
-        print(json.dumps({"models": [entry.to_dict() for entry in entries]}, indent=2, ensure_ascii=False))
-        return 0
-    width = max(len(entry.name) for entry in entries) + 2
-    for entry in entries:
-        shape = ";".join(",".join(map(str, s)) for s in entry.default_input)
-        print(f"{entry.name.ljust(width)}{entry.family}  [input {shape}]")
+        print(json.dumps({"models": entries}, indent=2, ensure_ascii=False))
+    else:
+        print(zoo_table(entries))
     return 0
 
 

@@ -35,6 +35,14 @@ def test_list_and_help_do_not_import_torch():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_list_text_shows_counts_without_tracing(capsys):
+    status, out, _ = run(capsys, "list")
+    header, *rows = out.splitlines()
+    assert status == 0 and header.split() == ["Model", "Params", "Default", "input", "Family", "Source"]
+    (googlenet,) = [row for row in rows if row.startswith("googlenet ")]
+    assert "13,385,816" in googlenet and "20,3,224,224" in googlenet  # the 003 article's figure and input
+
+
 def test_list_json(capsys):
     status, out, _ = run(capsys, "list", "--format", "json")
     assert status == 0

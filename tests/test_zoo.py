@@ -21,6 +21,7 @@ def test_entry_metadata(name):
     model = zoo.build(name, device="meta")
     assert isinstance(model, torch.nn.Module)
     assert all(p.is_meta for p in model.parameters())
+    assert entry.params == sum(p.numel() for p in model.parameters()), "catalog params is stale"
 
 
 @pytest.mark.parametrize("name", zoo.names())

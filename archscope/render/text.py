@@ -84,3 +84,21 @@ def summary_text(document: dict, depth: int = 3) -> str:
     if document["uncounted"]:
         lines.append("Totals are incomplete: FLOPs of the ops above are not included.")
     return "\n".join(lines) + "\n"
+
+
+def zoo_table(entries: list[dict]) -> str:
+    """``archscope list``: one line per entry, parameter counts right-aligned, the source last."""
+    header = ("Model", "Params", "Default input", "Family", "Source")
+    rows = [
+        (entry["name"], numbers.count(entry["params"]),
+         ";".join(",".join(map(str, shape)) for shape in entry["default_input"]), entry["family"], entry["source"])
+        for entry in entries
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
+
+    def line(row) -> str:
+        name, params, shape, family, source = row
+        return "  ".join([name.ljust(widths[0]), params.rjust(widths[1]), shape.ljust(widths[2]),
+                          family.ljust(widths[3]), source]).rstrip()
+
+    return "\n".join([line(header), *(line(row) for row in rows)])

@@ -1,4 +1,4 @@
-"""The zoo: entries read from catalog.toml; model code imported only when a model is built."""
+"""The zoo: entries read from catalog/*.toml (one file per family); model code imported only when built."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from archscope.errors import UsageError
 
-CATALOG = Path(__file__).with_name("catalog.toml")
+CATALOG = Path(__file__).with_name("catalog")
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,7 @@ class Entry:
     source: str
     default_input: tuple[tuple[int, ...], ...]
     options: tuple[str, ...]
+    params: int  # at the default options; stored so that `archscope list` needs no torch
     description: str
 
     def to_dict(self) -> dict:
@@ -31,26 +32,31 @@ class Entry:
             "source": self.source,
             "default_input": [list(shape) for shape in self.default_input],
             "options": list(self.options),
+            "params": self.params,
             "description": self.description,
         }
 
 
 @cache
 def _entries() -> dict[str, Entry]:
-    with CATALOG.open("rb") as file:
-        table = tomllib.load(file)  # a name given twice is a TOML error: names stay unique
-    return {
-        name: Entry(
-            name=name,
-            factory=fields["factory"],
-            family=fields["family"],
-            source=fields["source"],
-            default_input=tuple(tuple(shape) for shape in fields["default_input"]),
-            options=tuple(fields["options"]),
-            description=" ".join(fields["description"].split()),
-        )
-        for name, fields in table.items()
-    }
+    entries: dict[str, Entry] = {}
+    for path in sorted(CATALOG.glob("*.toml")):
+        with path.open("rb") as file:
+            table = tomllib.load(file)  # a name given twice in one file is a TOML error
+        for name, fields in table.items():
+            if name in entries:
+                raise RuntimeError(f"zoo entry {name!r} is defined twice (again in {path.name})")
+            entries[name] = Entry(
+                name=name,
+                factory=fields["factory"],
+                family=fields["family"],
+                source=fields["source"],
+                default_input=tuple(tuple(shape) for shape in fields["default_input"]),
+                options=tuple(fields["options"]),
+                params=fields["params"],
+                description=" ".join(fields["description"].split()),
+            )
+    return entries
 
 
 def names() -> list[str]:
