@@ -36,7 +36,8 @@ def layer_rows(trace: Trace) -> list[dict]:
             sums = inclusive[index]
             sums["mult_adds"] += op.mult_adds
             sums["flops"] += op.flops
-            sums[f"flops_{op.category or 'uncounted'}"] += op.flops
+            if op.category:  # an uncounted op has no FLOPs to file; uncounted() lists it
+                sums[f"flops_{op.category}"] += op.flops
     rows = []
     for layer in trace.layers:
         info = modules.get(layer.path)

@@ -28,10 +28,19 @@ def batch_norm(x_shape, weight_shape, *args, out_shape=None, **kwargs) -> Cost:
     return elementwise(x_shape, per_element)
 
 
-@register_formula([aten.native_layer_norm, aten.native_group_norm], Category.NORMALIZATION)
-def layer_or_group_norm(x_shape, *args, out_shape=None, **kwargs) -> Cost:
-    """Statistics are always computed: 5 per element (affine assumed, as in fvcore)."""
-    return elementwise(x_shape, 5)
+def _with_statistics(x_shape, weight_shape) -> Cost:
+    """Statistics are always computed: 5 per element, 4 without affine (as in fvcore)."""
+    return elementwise(x_shape, 5 if weight_shape is not None else 4)
+
+
+@register_formula(aten.native_layer_norm, Category.NORMALIZATION)
+def layer_norm(x_shape, normalized_shape, weight_shape, *args, out_shape=None, **kwargs) -> Cost:
+    return _with_statistics(x_shape, weight_shape)
+
+
+@register_formula(aten.native_group_norm, Category.NORMALIZATION)
+def group_norm(x_shape, weight_shape, *args, out_shape=None, **kwargs) -> Cost:
+    return _with_statistics(x_shape, weight_shape)
 
 
 @register_formula([aten.relu, aten.relu_, aten.hardtanh, aten.hardtanh_, aten.leaky_relu, aten.leaky_relu_,
@@ -45,18 +54,21 @@ def activation(x_shape, *args, out_shape=None, **kwargs) -> Cost:
     return elementwise(x_shape)
 
 
-def _kernel_area(kernel_size, spatial_dims: int) -> int:
-    sizes = list(kernel_size)
-    return prod(sizes * spatial_dims if len(sizes) == 1 else sizes)
+def _pool(spatial_dims: int):
+    """The pooling formula of a 1-, 2- or 3-d op: its dimensionality, not the output's rank (an unbatched
+    input has one dimension less), says how far a one-int kernel size repeats."""
+
+    def pool(x_shape, kernel_size, *args, out_shape=None, **kwargs) -> Cost:
+        """One FLOP per kernel element per output element (comparisons for max, adds and a divide for avg)."""
+        sizes = list(kernel_size)
+        return elementwise(first_shape(out_shape), prod(sizes * spatial_dims if len(sizes) == 1 else sizes))
+
+    return pool
 
 
-@register_formula([aten.max_pool2d_with_indices, aten.max_pool2d, aten.max_pool3d_with_indices, aten.max_pool3d,
-                   aten.avg_pool2d, aten.avg_pool3d, aten.max_pool1d, aten.avg_pool1d],
-                  Category.POOLING)
-def pool(x_shape, kernel_size, *args, out_shape=None, **kwargs) -> Cost:
-    """One FLOP per kernel element per output element (comparisons for max, adds and a divide for avg)."""
-    output = first_shape(out_shape)
-    return elementwise(output, _kernel_area(kernel_size, max(1, len(output) - 2)))
+register_formula([aten.max_pool1d, aten.avg_pool1d], Category.POOLING)(_pool(1))
+register_formula([aten.max_pool2d_with_indices, aten.max_pool2d, aten.avg_pool2d], Category.POOLING)(_pool(2))
+register_formula([aten.max_pool3d_with_indices, aten.max_pool3d, aten.avg_pool3d], Category.POOLING)(_pool(3))
 
 
 @register_formula([aten._adaptive_avg_pool2d, aten.adaptive_max_pool2d, aten._adaptive_avg_pool3d,
@@ -86,7 +98,7 @@ def reduction(x_shape, *args, out_shape=None, **kwargs) -> Cost:
     return elementwise(x_shape)
 
 
-@register_formula([aten._softmax, aten._log_softmax], Category.SOFTMAX)
+@register_formula([aten._softmax, aten._log_softmax, aten._safe_softmax], Category.SOFTMAX)
 def softmax(x_shape, *args, out_shape=None, **kwargs) -> Cost:
     """Safe softmax: max, subtract, exp, sum, divide: 5 per element."""
     return elementwise(x_shape, 5)

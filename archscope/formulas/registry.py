@@ -34,12 +34,15 @@ _REGISTRY: dict = {}
 def register_formula(targets, category: Category, *, get_raw: bool = False):
     """Register ``formula`` for each aten packet in ``targets``; ``get_raw`` skips the shape wrapping."""
 
+    targets = list(targets) if isinstance(targets, (list, tuple)) else [targets]
+
     def decorate(formula):
         count = formula if get_raw else shape_wrapper(formula)
-        for target in targets if isinstance(targets, (list, tuple)) else [targets]:
-            if target in _REGISTRY:
-                raise RuntimeError(f"duplicate cost formula for {target}")
-            _REGISTRY[target] = Formula(category, count)
+        # All or nothing: a refused registration leaves no packet of the list registered.
+        duplicates = [t for t in targets if t in _REGISTRY] or [t for i, t in enumerate(targets) if t in targets[:i]]
+        if duplicates:
+            raise RuntimeError(f"duplicate cost formula for {duplicates[0]}")
+        _REGISTRY.update((target, Formula(category, count)) for target in targets)
         return formula
 
     return decorate

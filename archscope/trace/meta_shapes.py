@@ -24,7 +24,9 @@ def convolution(x, weight, bias, stride, padding, dilation, transposed, output_p
         return None
     if weight.shape[0] % groups or (bias is not None and tuple(bias.shape) != (weight.shape[0],)):
         return None
-    if not (len(stride) == len(padding) == len(dilation) == spatial):
+    if not (len(stride) == len(padding) == len(dilation) == spatial) or min(stride) < 1:
+        return None
+    if x.shape[1] == 0:  # torch's meta kernel then gives 0 output channels, whatever the weight says
         return None
     sizes = [_conv_out_size(*args) for args in zip(x.shape[2:], weight.shape[2:], stride, padding, dilation)]
     if min(sizes) < 1 or x.dtype != weight.dtype:
@@ -33,19 +35,25 @@ def convolution(x, weight, bias, stride, padding, dilation, transposed, output_p
 
 
 def batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps):
-    if x.dim() < 2:
+    if x.dim() < 2 or not x.dtype.is_floating_point:
         return None
+    if not training and (running_mean is None or running_var is None):
+        return None  # torch refuses eval without running statistics
+    if training and x.numel() <= x.shape[1]:
+        return None  # at most one value per channel: torch's meta and cpu kernels each raise their own way
     channels = (x.shape[1],)
     if any(t is not None and tuple(t.shape) != channels for t in (weight, bias, running_mean, running_var)):
         return None
     like_input = torch.empty_strided(x.shape, x.stride(), dtype=x.dtype, device="meta")
-    return like_input, _empty(channels, x.dtype), _empty(channels, x.dtype)
+    # Saved mean and inverse std are kept in the compute dtype: float32 for half-precision inputs.
+    stats = torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
+    return like_input, _empty(channels, stats), _empty(channels, stats)
 
 
 def cat(tensors, dim=0):
     tensors = [t for t in tensors if not (t.dim() == 1 and t.shape[0] == 0)]  # torch skips legacy empties
-    if not tensors:
-        return None
+    if not tensors or not all(t.is_contiguous() for t in tensors):
+        return None  # channels-last inputs give a channels-last result: the real kernel knows the layout
     first = tensors[0]
     rank = first.dim()
     if rank == 0 or not -rank <= dim < rank:
@@ -71,22 +79,26 @@ def _pool_out_size(size, kernel, stride, padding, dilation, ceil_mode) -> int:
 
 
 def _pool_shape(x, kernel_size, stride, padding, dilation, ceil_mode):
-    """Output shape of a 2-d pooling, or None where torch would refuse the arguments."""
-    if x.dim() not in (3, 4):
+    """Output shape of a 2-d pooling, or None where torch would refuse the arguments.
+
+    A non-contiguous (channels-last) input keeps its layout in torch's output: the real kernel answers it.
+    """
+    if x.dim() not in (3, 4) or 0 in x.shape[-3:] or not x.is_contiguous():
         return None
 
-    def pair(value, default=None):
+    def pair(value):
         value = list(value) if isinstance(value, (list, tuple)) else [value]
-        value = value or default
         return value * 2 if len(value) == 1 else value
 
-    kernel, stride, padding, dilation = pair(kernel_size), pair(stride, kernel_size), pair(padding), pair(dilation)
+    kernel, stride, padding, dilation = (pair(v) for v in (kernel_size, stride or kernel_size, padding, dilation))
+    if any(len(v) != 2 for v in (kernel, stride, padding, dilation)):
+        return None  # torch takes one int or two per argument
     sizes = []
     for size, k, st, p, d in zip(x.shape[-2:], kernel, stride, padding, dilation):
-        if k < 1 or st < 1 or d < 1 or p < 0 or p > ((k - 1) * d + 1) // 2:
+        if k < 1 or st < 1 or d < 1 or p < 0 or p > k // 2:  # half the kernel, dilated or not (pool2d_shape_check)
             return None
         sizes.append(_pool_out_size(size, k, st, p, d, ceil_mode))
-    if len(sizes) != 2 or min(sizes) < 1:
+    if min(sizes) < 1:
         return None
     return (*x.shape[:-2], *sizes)
 
@@ -121,6 +133,8 @@ def mean_dim(x, dim, keepdim=False, dtype=None):
     if any(not -x.dim() <= d < x.dim() for d in dims):
         return None
     reduced = {d % x.dim() for d in dims}
+    if len(reduced) != len(dims):
+        return None  # torch refuses a dim listed twice
     shape = [1 if axis in reduced else size for axis, size in enumerate(x.shape) if keepdim or axis not in reduced]
     return _empty(shape, x.dtype)
 

@@ -67,6 +67,10 @@ class Recorder(TorchDispatchMode):
             if isinstance(leaf, torch.Tensor)
         )
 
+    def call_specs(self, args: tuple, kwargs: dict) -> tuple[TensorSpec, ...]:
+        """Specs of a call's arguments: positional ones keyed ``[0]``, keyword ones by name ``['x']``."""
+        return self.specs(args) + self.specs(kwargs)
+
     # -- module calls --------------------------------------------------------------------------
     def pre_hook(self, module, args, kwargs):
         key = id(module)
@@ -80,7 +84,7 @@ class Recorder(TorchDispatchMode):
             "depth": len(self.stack),
             "call": call,
             "parent": self.stack[-1] if self.stack else None,
-            "inputs": self.specs((args, kwargs) if kwargs else args),
+            "inputs": self.call_specs(args, kwargs),
             "outputs": None,
         })
         self.stack.append(index)

@@ -1,8 +1,8 @@
 """Run a model once under the recorder and return a ``Trace``, leaving the model as it was.
 
-On the meta device no arithmetic runs: a model whose tensors live elsewhere is called through
-``torch.func.functional_call`` with meta stand-ins for its parameters and buffers, so the user's
-instance is never moved or changed. Hooks, training flags and the dispatch mode are restored in
+The model is called through ``torch.func.functional_call`` with stand-ins for its parameters and
+buffers: meta ones on the meta device (no arithmetic runs), copies of the buffers on the cpu, so the
+user's instance is never moved or changed. Hooks, training flags and the dispatch mode are restored in
 ``finally``, also when the forward raises.
 """
 
@@ -51,14 +51,30 @@ def _on_device(tensor: torch.Tensor, device: Device) -> torch.Tensor:
     return tensor.to(device.value)
 
 
-def _stand_ins(model: nn.Module, device: Device) -> dict[str, torch.Tensor] | None:
-    """Parameters and buffers on ``device`` for a functional call, or None if the model is there already."""
-    named = dict(model.named_parameters(remove_duplicate=False))
-    named.update(model.named_buffers(remove_duplicate=False))
-    if all(t.device.type == device.value for t in named.values()):
-        return None
+def _slots(model: nn.Module) -> dict[str, torch.Tensor]:
+    """Every parameter and buffer slot, named once per module: a module registered under two names
+    must be swapped once, or restoring the second name puts the stand-in back into the model."""
+    slots = {}
+    for path, module in model.named_modules():
+        prefix = f"{path}." if path else ""
+        named = [*module.named_parameters(recurse=False, remove_duplicate=False),
+                 *module.named_buffers(recurse=False, remove_duplicate=False)]
+        slots.update((prefix + name, tensor) for name, tensor in named)
+    return slots
+
+
+def _stand_ins(model: nn.Module, device: Device) -> dict[str, torch.Tensor]:
+    """Parameters and buffers on ``device`` for a functional call. Buffers already there are copied:
+    a forward updates them in place (batch-norm statistics in train mode), and not in the user's model."""
+    buffers = {id(b) for b in model.buffers()}
+
+    def stand_in(tensor: torch.Tensor) -> torch.Tensor:
+        if tensor.device.type != device.value:
+            return _on_device(tensor, device)
+        return tensor.clone() if id(tensor) in buffers else tensor
+
     moved: dict[int, torch.Tensor] = {}  # one stand-in per tensor, so tied weights stay tied
-    return {name: moved.setdefault(id(t), _on_device(t, device)) for name, t in named.items()}
+    return {name: moved.setdefault(id(t), stand_in(t)) for name, t in _slots(model).items()}
 
 
 def make_inputs(input_size: list[tuple[int, ...]], device: Device) -> tuple[torch.Tensor, ...]:
@@ -89,12 +105,10 @@ def trace(model: nn.Module, args: tuple, kwargs: dict, *, name: str, device: Dev
         for module in modules:
             handles.append(module.register_forward_pre_hook(recorder.pre_hook, with_kwargs=True))
             handles.append(module.register_forward_hook(recorder.post_hook, with_kwargs=True, always_call=True))
-        inputs = recorder.specs((args, kwargs) if kwargs else args)
+        inputs = recorder.call_specs(args, kwargs)
         with torch.no_grad(), recorder:
-            if stand_ins is None:
-                model(*args, **kwargs)
-            else:
-                torch.func.functional_call(model, stand_ins, args, kwargs, tie_weights=True, strict=False)
+            # tie_weights=False: the stand-ins already name every slot of a shared tensor
+            torch.func.functional_call(model, stand_ins, args, kwargs, tie_weights=False, strict=False)
     except Exception as error:
         failed = recorder.failing_call(error)
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
