@@ -34,7 +34,8 @@ class ModuleInfo:
     trainable_params: int
     frozen_params: int
     buffers: int
-    params_bytes: int
+    params_bytes: int  # of the subtree's unique tensors
+    own_params_bytes: int  # of its own tensors not already held by a module before it in named_modules()
 
 
 @dataclass(frozen=True)

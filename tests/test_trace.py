@@ -104,6 +104,29 @@ def test_tied_embedding_and_head_count_once(device):
     # torchinfo counts the shared matrix twice: once in the embedding, once in the head.
     stats = torchinfo.summary(model, input_data=tokens, verbose=0)
     assert stats.total_params == 50 * 8 * 2 + 50 == expected + 50 * 8
+    # ... and its bytes twice in "Params size"; archscope keeps the one tensor's bytes once
+    assert stats.total_param_bytes == 4 * (50 * 8 * 2 + 50)
+    assert analysis.totals["params_bytes"] == 4 * expected
+
+
+class SkipsAHead(nn.Module):
+    """A head that exists but does not run (like GoogLeNet's auxiliary heads in eval)."""
+
+    def __init__(self):
+        super().__init__()
+        self.used = nn.Linear(4, 4)
+        self.unused = nn.Linear(4, 6)
+
+    def forward(self, x):
+        return self.used(x)
+
+
+def test_params_size_counts_the_modules_that_ran_as_torchinfo_does():
+    model = SkipsAHead()
+    analysis = archscope.analyze(model, (1, 4))
+    stats = torchinfo.summary(model, input_size=(1, 4), verbose=0)
+    assert analysis.totals["params"] == stats.total_params == (4 * 4 + 4) + (4 * 6 + 6)
+    assert analysis.totals["params_bytes"] == stats.total_param_bytes == 4 * (4 * 4 + 4)
 
 
 def test_one_conv_under_two_names_counts_once():

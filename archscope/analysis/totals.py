@@ -98,14 +98,17 @@ def memory(trace: Trace, rows: list[dict]) -> dict[str, int]:
     """torchinfo's four memory figures, in bytes.
 
     Forward/backward pass size is torchinfo's estimate: twice (output and its gradient) the first
-    output tensor of every call of a leaf module that holds parameters.
+    output tensor of every call of a leaf module that holds parameters. Params size, like torchinfo's,
+    is the parameters of the leaf modules that ran (an auxiliary head skipped in eval adds nothing),
+    except that a tensor shared by two of them counts once.
     """
     input_bytes = sum(spec.nbytes for spec in trace.inputs)
     first_output = {layer.index: layer.outputs[0].nbytes for layer in trace.layers if layer.outputs}
     forward_backward = 2 * sum(
         first_output.get(row["index"], 0) for row in rows if row["is_leaf"] and row["params"] > 0
     )
-    params_bytes = trace.modules[0].params_bytes
+    ran = {layer.path for layer in trace.layers}
+    params_bytes = sum(info.own_params_bytes for info in trace.modules if info.is_leaf and info.path in ran)
     return {
         "input_bytes": input_bytes,
         "forward_backward_bytes": forward_backward,

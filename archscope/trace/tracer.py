@@ -22,11 +22,14 @@ def module_infos(model: nn.Module) -> tuple[dict[int, str], tuple[ModuleInfo, ..
     """Each module's state_dict path (the first, if it is registered twice) and its parameter counts."""
     paths: dict[int, str] = {}
     infos = []
+    owned: set[int] = set()  # tensors already held by an earlier module
     for path, module in model.named_modules(remove_duplicate=False):
         if id(module) in paths:
             continue
         paths[id(module)] = path
         params = list(module.parameters())  # unique tensors: a shared one counts once
+        own = [p for p in module.parameters(recurse=False) if id(p) not in owned]
+        owned.update(id(p) for p in own)
         infos.append(ModuleInfo(
             path=path,
             type=type(module).__name__,
@@ -37,6 +40,7 @@ def module_infos(model: nn.Module) -> tuple[dict[int, str], tuple[ModuleInfo, ..
             frozen_params=sum(p.numel() for p in params if not p.requires_grad),
             buffers=sum(b.numel() for b in module.buffers()),
             params_bytes=sum(p.numel() * p.element_size() for p in params),
+            own_params_bytes=sum(p.numel() * p.element_size() for p in own),
         ))
     return paths, tuple(infos)
 
