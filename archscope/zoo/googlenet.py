@@ -1,14 +1,24 @@
-"""GoogLeNet (Inception v1), as 003_b3c5f7bfde2fbe5b.txt builds it: conv + BatchNorm + ReLU units.
+"""GoogLeNet (Inception v1) as the articles build it: 003's BatchNorm variant and 000's LRN variant.
 
-The channel table is the 2014 paper's Table 1. The class names and the module nesting (a
-``Sequential`` inside every conv unit) are the article's, so the traced layer tree lines up row for
-row with the torchinfo summary the article prints.
+The channel table is the 2014 paper's Table 1, shared by every GoogLeNet of the zoo. Each article's
+class and attribute names are kept, misspellings included, so the traced layer tree lines up row for
+row with what the article prints and a state_dict saved from the article's code loads:
+
+- ``googlenet`` (003_b3c5f7bfde2fbe5b.txt): ``BasicConv2d`` units of conv (no bias) + BatchNorm +
+  ReLU, ``Inception``, ``AuxClf``, ``GoogLeNet``; a ``Sequential`` inside every conv unit.
+- ``googlenet-lrn`` (000_92d44c13b3888968.txt): ``ConvReLU`` units of conv (bias) + ReLU,
+  ``LocalResponseNorm`` in the stem, ``InceptionModule``, ``AuxClassifier``, and the article's
+  ``GooLeNet`` with its ``aux_classfier1``/``aux_classfier2``.
+
+The paper's own network and torchvision's are in ``googlenet_variants.py``.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+from archscope.errors import UsageError
 
 # name: (in, #1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj) -- Table 1 of Szegedy et al. 2014
 INCEPTION_TABLE = {
@@ -84,9 +94,13 @@ class AuxClf(nn.Module):
 
 
 class GoogLeNet(nn.Module):
-    """GoogLeNet with BatchNorm; ``forward`` returns ``(logits, aux1, aux2)`` in train and eval alike."""
+    """GoogLeNet with BatchNorm; ``forward`` returns ``(logits, aux1, aux2)`` in train and eval alike.
 
-    def __init__(self, num_classes: int = 1000, in_channels: int = 3) -> None:
+    With ``aux_logits=False`` the two auxiliary heads are not built and ``forward`` returns the
+    logits alone (the article always builds them; the option is the zoo's).
+    """
+
+    def __init__(self, num_classes: int = 1000, in_channels: int = 3, aux_logits: bool = True) -> None:
         super().__init__()
         self.conv1 = BasicConv2d(in_channels, 64, kernel_size=7, stride=2, padding=3)
         self.maxpool1 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
@@ -107,22 +121,136 @@ class GoogLeNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.dropout = nn.Dropout(0.4)
         self.fc = nn.Linear(1024, num_classes)
-        self.aux1 = AuxClf(INCEPTION_TABLE["inception4b"][0], num_classes)
-        self.aux2 = AuxClf(INCEPTION_TABLE["inception4e"][0], num_classes)
+        self.aux1 = AuxClf(INCEPTION_TABLE["inception4b"][0], num_classes) if aux_logits else None
+        self.aux2 = AuxClf(INCEPTION_TABLE["inception4e"][0], num_classes) if aux_logits else None
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         x = self.maxpool1(self.conv1(x))
         x = self.maxpool2(self.conv3(self.conv2(x)))
         x = self.maxpool3(self.inception3b(self.inception3a(x)))
         x = self.inception4a(x)
-        aux1 = self.aux1(x)
+        aux1 = self.aux1(x) if self.aux1 is not None else None
         x = self.inception4d(self.inception4c(self.inception4b(x)))
-        aux2 = self.aux2(x)
+        aux2 = self.aux2(x) if self.aux2 is not None else None
         x = self.maxpool4(self.inception4e(x))
         x = self.inception5b(self.inception5a(x))
         x = self.fc(self.dropout(torch.flatten(self.avgpool(x), 1)))
-        return x, aux1, aux2
+        return x if aux1 is None else (x, aux1, aux2)
 
 
-def googlenet(num_classes: int = 1000, in_channels: int = 3) -> GoogLeNet:
-    return GoogLeNet(num_classes=num_classes, in_channels=in_channels)
+# ---- 000_92d44c13b3888968.txt: conv (bias) + ReLU units, LocalResponseNorm, softmax on every head.
+
+
+class ConvReLU(nn.Module):
+    """000's unit: convolution with bias, then ReLU, inside a ``Sequential`` named ``conv``."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int, padding: int) -> None:
+        super().__init__()
+        self.conv = nn.Sequential(
+            nn.Conv2d(in_channels, out_channels, kernel_size=kernel_size, stride=stride, padding=padding, bias=True),
+            nn.ReLU(inplace=True),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+
+class InceptionModule(nn.Module):
+    """000's Inception module: 1x1; 1x1→3x3; 1x1→5x5; 3x3/1 max pool→1x1, concatenated."""
+
+    def __init__(self, in_channels, c1x1_out, c3x3_in, c3x3_out, c5x5_in, c5x5_out, pool_proj) -> None:
+        super().__init__()
+        self.branch1 = ConvReLU(in_channels, c1x1_out, kernel_size=1, stride=1, padding=0)
+        self.branch2 = nn.Sequential(
+            ConvReLU(in_channels, c3x3_in, kernel_size=1, stride=1, padding=0),
+            ConvReLU(c3x3_in, c3x3_out, kernel_size=3, stride=1, padding=1),
+        )
+        self.branch3 = nn.Sequential(
+            ConvReLU(in_channels, c5x5_in, kernel_size=1, stride=1, padding=0),
+            ConvReLU(c5x5_in, c5x5_out, kernel_size=5, stride=1, padding=2),
+        )
+        self.branch4 = nn.Sequential(
+            nn.MaxPool2d(kernel_size=3, stride=1, padding=1),
+            ConvReLU(in_channels, pool_proj, kernel_size=1, stride=1, padding=0),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branches = (self.branch1, self.branch2, self.branch3, self.branch4)
+        return torch.cat([branch(x) for branch in branches], dim=1)
+
+
+class AuxClassifier(nn.Module):
+    """000's auxiliary head: adaptive 4x4 average pool, 1x1 conv to 128, FC 2048→1024 + ReLU,
+    dropout 0.7, FC, softmax. The adaptive pool takes any map size, unlike the paper's 5x5/3."""
+
+    def __init__(self, in_channels: int, n_classes: int) -> None:
+        super().__init__()
+        self.avgpool = nn.AdaptiveAvgPool2d(4)
+        self.conv = ConvReLU(in_channels, 128, kernel_size=1, stride=1, padding=0)
+        self.fc1 = nn.Sequential(nn.Linear(128 * 4 * 4, 1024, bias=True), nn.ReLU(inplace=True))
+        self.dropout = nn.Dropout(p=0.7)
+        self.fc2 = nn.Linear(1024, n_classes, bias=True)
+        self.softmax = nn.Softmax(dim=-1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv(self.avgpool(x))
+        x = self.fc2(self.dropout(self.fc1(torch.flatten(x, 1))))
+        return self.softmax(x)
+
+
+class GooLeNet(nn.Module):  # the article's spelling of the class name
+    """000's network: returns ``(out, aux1, aux2)``, each a softmax over the classes, in train and eval.
+
+    One ``maxpool`` module (3x3/2, padding 1) serves all four reductions, as in the article: the layer
+    table shows it as four calls of ``maxpool``. ``aux_logits=False`` (the zoo's option) leaves the
+    auxiliary heads out and returns ``out`` alone.
+    """
+
+    def __init__(self, in_channels: int, n_classes: int, aux_logits: bool = True) -> None:
+        super().__init__()
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        self.avgpool = nn.AdaptiveAvgPool2d(output_size=1)
+        self.conv1 = nn.Sequential(
+            ConvReLU(in_channels, 64, kernel_size=7, stride=2, padding=3),
+            nn.LocalResponseNorm(size=5, alpha=1e-4, beta=0.75, k=2),
+        )
+        self.conv2 = nn.Sequential(
+            ConvReLU(64, 64, kernel_size=1, stride=1, padding=0),
+            ConvReLU(64, 192, kernel_size=3, stride=1, padding=1),
+            nn.LocalResponseNorm(size=5, alpha=1e-4, beta=0.75, k=2),
+        )
+        for name, row in INCEPTION_TABLE.items():
+            setattr(self, name, InceptionModule(*row))
+        self.dropout = nn.Dropout(p=0.4)
+        self.fc = nn.Linear(1024, n_classes, bias=True)
+        self.softmax = nn.Softmax(dim=-1)
+        # (sic) "classfier": the article's attribute names, so its state_dict keys load unchanged
+        self.aux_classfier1 = AuxClassifier(INCEPTION_TABLE["inception4b"][0], n_classes) if aux_logits else None
+        self.aux_classfier2 = AuxClassifier(INCEPTION_TABLE["inception4e"][0], n_classes) if aux_logits else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        x = self.maxpool(self.conv1(x))
+        x = self.maxpool(self.conv2(x))
+        x = self.maxpool(self.inception3b(self.inception3a(x)))
+        x = self.inception4a(x)
+        aux1 = self.aux_classfier1(x) if self.aux_classfier1 is not None else None
+        x = self.inception4d(self.inception4c(self.inception4b(x)))
+        aux2 = self.aux_classfier2(x) if self.aux_classfier2 is not None else None
+        x = self.maxpool(self.inception4e(x))
+        x = self.inception5b(self.inception5a(x))
+        x = self.dropout(torch.flatten(self.avgpool(x), 1))
+        x = self.softmax(self.fc(x))
+        return x if aux1 is None else (x, aux1, aux2)
+
+
+def googlenet(num_classes: int = 1000, in_channels: int = 3, aux_logits: bool = True) -> GoogLeNet:
+    return GoogLeNet(num_classes=num_classes, in_channels=in_channels, aux_logits=aux_logits)
+
+
+def googlenet_lrn(in_channels: int = 3, n_classes: int | None = None, num_classes: int | None = None,
+                  aux_logits: bool = True) -> GooLeNet:
+    """000's GooLeNet; ``n_classes`` is the article's name for the zoo's ``num_classes`` (give either)."""
+    if n_classes is not None and num_classes is not None and n_classes != num_classes:
+        raise UsageError(f"n_classes={n_classes} and num_classes={num_classes} disagree; they are one option, give one")
+    classes = next((n for n in (n_classes, num_classes) if n is not None), 1000)
+    return GooLeNet(in_channels=in_channels, n_classes=classes, aux_logits=aux_logits)
