@@ -112,23 +112,30 @@ def test_convolution_rule_matches_meta_kernel(args):
     assert (out is None) == collapses
 
 
-@pytest.mark.parametrize("case", ["channel mismatch", "collapsed size", "dilated kernel too big", "groups mismatch",
+@pytest.mark.parametrize("case", ["collapsed size", "dilated kernel too big",
                                   "zero stride", "unbatched"])
 def test_convolution_rule_declines_invalid_arguments(case):
     x, weight, stride, dilation, groups = meta(2, 3, 5, 5), meta(4, 3, 3, 3), [1, 1], [1, 1], 1
-    if case == "channel mismatch":
-        weight = meta(4, 2, 3, 3)
-    elif case == "collapsed size":
+    if case == "collapsed size":
         x = meta(2, 3, 2, 5)
     elif case == "dilated kernel too big":
         dilation = [3, 3]
-    elif case == "groups mismatch":
-        groups = 2
     elif case == "zero stride":
         stride = [0, 1]
     else:
         x = meta(3, 5, 5)
     check_declines(aten.convolution.default, x, weight, None, stride, [0, 0], dilation, False, [0, 0], groups)
+
+
+@pytest.mark.parametrize("weight_shape, groups", [((4, 2, 3, 3), 1), ((4, 3, 3, 3), 2)])
+def test_convolution_rule_words_a_channel_mismatch_as_the_cpu_kernel_does(weight_shape, groups):
+    """torch's meta kernel says only "Invalid channel dimensions"; the cpu kernel's words name the shapes."""
+    args = (None, [1, 1], [0, 0], [1, 1], False, [0, 0], groups)
+    with pytest.raises(RuntimeError) as cpu:
+        aten.convolution.default(torch.zeros(2, 3, 5, 5), torch.zeros(weight_shape), *args)
+    with pytest.raises(RuntimeError) as rule:
+        SHAPE_RULES[aten.convolution.default](meta(2, 3, 5, 5), meta(*weight_shape), *args)
+    assert str(rule.value) == str(cpu.value)
 
 
 def test_convolution_rule_leaves_dtype_mismatch_and_transposed_to_torch():

@@ -20,8 +20,13 @@ def _conv_out_size(size: int, kernel: int, stride: int, padding: int, dilation: 
 
 def convolution(x, weight, bias, stride, padding, dilation, transposed, output_padding, groups):
     spatial = x.dim() - 2
-    if transposed or spatial < 1 or weight.dim() != x.dim() or x.shape[1] != weight.shape[1] * groups:
+    if transposed or spatial < 1 or weight.dim() != x.dim():
         return None
+    if x.shape[1] != weight.shape[1] * groups:
+        # torch's meta kernel only says "Invalid channel dimensions"; its cpu kernel's words say which
+        raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, expected input"
+                           f"{list(x.shape)} to have {weight.shape[1] * groups} channels, but got {x.shape[1]} "
+                           f"channels instead")
     if weight.shape[0] % groups or (bias is not None and tuple(bias.shape) != (weight.shape[0],)):
         return None
     if not (len(stride) == len(padding) == len(dilation) == spatial) or min(stride) < 1:
