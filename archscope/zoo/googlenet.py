@@ -50,22 +50,27 @@ class BasicConv2d(nn.Module):
 
 
 class Inception(nn.Module):
-    """Four parallel branches concatenated on channels: 1x1; 1x1→3x3; 1x1→5x5; 3x3 max-pool→1x1."""
+    """Four parallel branches concatenated on channels: 1x1; 1x1→3x3; 1x1→5x5; 3x3 max-pool→1x1.
 
-    def __init__(self, in_channels, ch1x1, ch3x3_reduce, ch3x3, ch5x5_reduce, ch5x5, pool_proj) -> None:
+    ``conv_block`` is the unit every convolution is built from (as in timm): the GoogLeNets of the
+    zoo share this block and differ in their unit.
+    """
+
+    def __init__(self, in_channels, ch1x1, ch3x3_reduce, ch3x3, ch5x5_reduce, ch5x5, pool_proj,
+                 conv_block=BasicConv2d) -> None:
         super().__init__()
-        self.branch1 = BasicConv2d(in_channels, ch1x1, kernel_size=1)
+        self.branch1 = conv_block(in_channels, ch1x1, kernel_size=1)
         self.branch2 = nn.Sequential(
-            BasicConv2d(in_channels, ch3x3_reduce, kernel_size=1),
-            BasicConv2d(ch3x3_reduce, ch3x3, kernel_size=3, padding=1),
+            conv_block(in_channels, ch3x3_reduce, kernel_size=1),
+            conv_block(ch3x3_reduce, ch3x3, kernel_size=3, padding=1),
         )
         self.branch3 = nn.Sequential(
-            BasicConv2d(in_channels, ch5x5_reduce, kernel_size=1),
-            BasicConv2d(ch5x5_reduce, ch5x5, kernel_size=5, padding=2),
+            conv_block(in_channels, ch5x5_reduce, kernel_size=1),
+            conv_block(ch5x5_reduce, ch5x5, kernel_size=5, padding=2),
         )
         self.branch4 = nn.Sequential(
             nn.MaxPool2d(kernel_size=3, stride=1, padding=1),
-            BasicConv2d(in_channels, pool_proj, kernel_size=1),
+            conv_block(in_channels, pool_proj, kernel_size=1),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -144,7 +149,7 @@ class GoogLeNet(nn.Module):
 class ConvReLU(nn.Module):
     """000's unit: convolution with bias, then ReLU, inside a ``Sequential`` named ``conv``."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int, padding: int) -> None:
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0) -> None:
         super().__init__()
         self.conv = nn.Sequential(
             nn.Conv2d(in_channels, out_channels, kernel_size=kernel_size, stride=stride, padding=padding, bias=True),
@@ -155,28 +160,11 @@ class ConvReLU(nn.Module):
         return self.conv(x)
 
 
-class InceptionModule(nn.Module):
-    """000's Inception module: 1x1; 1x1→3x3; 1x1→5x5; 3x3/1 max pool→1x1, concatenated."""
+class InceptionModule(Inception):
+    """000's Inception module: the shared block built from 000's conv + bias + ReLU units."""
 
-    def __init__(self, in_channels, c1x1_out, c3x3_in, c3x3_out, c5x5_in, c5x5_out, pool_proj) -> None:
-        super().__init__()
-        self.branch1 = ConvReLU(in_channels, c1x1_out, kernel_size=1, stride=1, padding=0)
-        self.branch2 = nn.Sequential(
-            ConvReLU(in_channels, c3x3_in, kernel_size=1, stride=1, padding=0),
-            ConvReLU(c3x3_in, c3x3_out, kernel_size=3, stride=1, padding=1),
-        )
-        self.branch3 = nn.Sequential(
-            ConvReLU(in_channels, c5x5_in, kernel_size=1, stride=1, padding=0),
-            ConvReLU(c5x5_in, c5x5_out, kernel_size=5, stride=1, padding=2),
-        )
-        self.branch4 = nn.Sequential(
-            nn.MaxPool2d(kernel_size=3, stride=1, padding=1),
-            ConvReLU(in_channels, pool_proj, kernel_size=1, stride=1, padding=0),
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        branches = (self.branch1, self.branch2, self.branch3, self.branch4)
-        return torch.cat([branch(x) for branch in branches], dim=1)
+    def __init__(self, *channels: int) -> None:
+        super().__init__(*channels, conv_block=ConvReLU)
 
 
 class AuxClassifier(nn.Module):

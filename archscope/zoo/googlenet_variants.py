@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from archscope.errors import UsageError
-from archscope.zoo.googlenet import INCEPTION_TABLE
+from archscope.zoo.googlenet import INCEPTION_TABLE, Inception
 
 # LocalResponseNorm of the paper's Figure 3 ("LocalRespNorm" after pool1 and after conv 3x3). The paper
 # gives no constants; these are the released Caffe model's (BVLC bvlc_googlenet: local_size 5,
@@ -49,28 +49,11 @@ class ConvReLU(nn.Module):
         return self.relu(self.conv(x))
 
 
-class InceptionModule(nn.Module):
-    """Figure 2(b): 1x1; 1x1 reduce→3x3; 1x1 reduce→5x5; 3x3/1 max pool→1x1 pool proj; concatenated."""
+class InceptionModule(Inception):
+    """Figure 2(b), the shared block built from the paper's conv + bias + ReLU units."""
 
-    def __init__(self, in_channels, ch1x1, ch3x3_reduce, ch3x3, ch5x5_reduce, ch5x5, pool_proj) -> None:
-        super().__init__()
-        self.branch1 = ConvReLU(in_channels, ch1x1, kernel_size=1)
-        self.branch2 = nn.Sequential(
-            ConvReLU(in_channels, ch3x3_reduce, kernel_size=1),
-            ConvReLU(ch3x3_reduce, ch3x3, kernel_size=3, padding=1),
-        )
-        self.branch3 = nn.Sequential(
-            ConvReLU(in_channels, ch5x5_reduce, kernel_size=1),
-            ConvReLU(ch5x5_reduce, ch5x5, kernel_size=5, padding=2),
-        )
-        self.branch4 = nn.Sequential(
-            nn.MaxPool2d(kernel_size=3, stride=1, padding=1),
-            ConvReLU(in_channels, pool_proj, kernel_size=1),
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        branches = (self.branch1, self.branch2, self.branch3, self.branch4)
-        return torch.cat([branch(x) for branch in branches], dim=1)
+    def __init__(self, *channels: int) -> None:
+        super().__init__(*channels, conv_block=ConvReLU)
 
 
 class AuxiliaryClassifier(nn.Module):
