@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from archscope.zoo.googlenet_variants import BasicConv2d  # 002 uses torchvision's unit: conv, BN eps 1e-3, ReLU
+
 # Inception (3a), "Going deeper with convolutions" (Szegedy et al. 2014), Table 1: 28x28x192 in.
 PAPER_3A = {
     "in_channels": 192, "ch1x1": 64, "ch3x3_reduce": 96, "ch3x3": 128, "ch5x5_reduce": 16, "ch5x5": 32, "pool_proj": 32,
@@ -119,18 +121,6 @@ class Inception_v1(nn.Module):  # noqa: N801 -- the article's class name
         f3 = self.branch5x5(x)
         f4 = self.branch_pool(x)
         return torch.cat((f1, f2, f3, f4), dim=1)
-
-
-class BasicConv2d(nn.Module):
-    """002's unit for its v2/v3 code (torchvision's too): conv without bias, BatchNorm eps 0.001, ReLU."""
-
-    def __init__(self, in_channels: int, out_channels: int, **conv_options) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(in_channels, out_channels, bias=False, **conv_options)
-        self.bn = nn.BatchNorm2d(out_channels, eps=0.001)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu(self.bn(self.conv(x)), inplace=True)
 
 
 class InceptionV2(nn.Module):
