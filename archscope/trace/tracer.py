@@ -77,8 +77,12 @@ def _stand_ins(model: nn.Module, device: Device) -> dict[str, torch.Tensor]:
             return _on_device(tensor, device)
         return tensor.clone() if id(tensor) in buffers else tensor
 
+    slots = _slots(model)
     moved: dict[int, torch.Tensor] = {}  # one stand-in per tensor, so tied weights stay tied
-    return {name: moved.setdefault(id(t), stand_in(t)) for name, t in _slots(model).items()}
+    for tensor in slots.values():
+        if id(tensor) not in moved:
+            moved[id(tensor)] = stand_in(tensor)
+    return {name: moved[id(tensor)] for name, tensor in slots.items()}
 
 
 def make_inputs(input_size: list[tuple[int, ...]], device: Device) -> tuple[torch.Tensor, ...]:
