@@ -36,6 +36,7 @@ class ModuleInfo:
     buffers: int
     params_bytes: int  # of the subtree's unique tensors
     own_params_bytes: int  # of its own tensors not already held by a module before it in named_modules()
+    attributes: tuple[tuple[str, object], ...] = ()  # (name, value) of kernel_size, stride, ...: tracer.ATTRIBUTES
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,11 @@ class Trace:
             device=document["device"],
             mode=document["mode"],
             inputs=specs(document["inputs"]),
-            modules=tuple(ModuleInfo(**item) for item in document["modules"]),
+            modules=tuple(
+                ModuleInfo(**{**item, "attributes": tuple(
+                    (name, tuple(value) if isinstance(value, list) else value) for name, value in item["attributes"])})
+                for item in document["modules"]
+            ),
             layers=tuple(
                 LayerCall(**{**item, "inputs": specs(item["inputs"]), "outputs": specs(item["outputs"])})
                 for item in document["layers"]

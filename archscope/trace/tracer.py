@@ -18,6 +18,24 @@ from archscope.trace.recorder import Recorder
 from archscope.units import Device, Mode
 
 
+# Hyperparameters a reader of a layer table wants to see (Table 1's "patch size / stride"), recorded
+# as JSON values for torch's own layers (a user's class may mean something else by these names).
+ATTRIBUTES = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups",
+              "ceil_mode", "output_size", "in_features", "out_features", "num_features", "size", "p")
+
+
+def _attributes(module: nn.Module) -> tuple[tuple[str, object], ...]:
+    if not type(module).__module__.startswith("torch.nn."):
+        return ()
+    found = []
+    for name in ATTRIBUTES:
+        value = getattr(module, name, None)
+        if isinstance(value, (bool, int, float)) or (
+                isinstance(value, tuple) and all(isinstance(item, int) for item in value)):
+            found.append((name, value))
+    return tuple(found)
+
+
 def module_infos(model: nn.Module) -> tuple[dict[int, str], tuple[ModuleInfo, ...]]:
     """Each module's state_dict path (the first, if it is registered twice) and its parameter counts."""
     paths: dict[int, str] = {}
@@ -41,6 +59,7 @@ def module_infos(model: nn.Module) -> tuple[dict[int, str], tuple[ModuleInfo, ..
             buffers=sum(b.numel() for b in module.buffers()),
             params_bytes=sum(p.numel() * p.element_size() for p in params),
             own_params_bytes=sum(p.numel() * p.element_size() for p in own),
+            attributes=_attributes(module),
         ))
     return paths, tuple(infos)
 
