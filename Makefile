@@ -4,10 +4,14 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: report test bench clean
+.PHONY: report reports test bench clean
 
-report: $(STAMP)  ## the main job: GoogLeNet at the 003 article's input
-	$(VENV)/bin/archscope summary googlenet --input 20,3,224,224
+report: $(STAMP)  ## the main job: GoogLeNet at the 003 article's input -> reports/googlenet/
+	$(VENV)/bin/archscope report googlenet --input 20,3,224,224
+	$(VENV)/bin/archscope summary googlenet --input 20,3,224,224 --depth 1
+
+reports: $(STAMP)  ## every zoo model's report and the comparison index, as committed in reports/
+	$(VENV)/bin/archscope report --all --out reports
 
 test: $(STAMP)  ## the test suite
 	$(PY) -m pytest

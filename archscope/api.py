@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from archscope.analysis import flops_by_category, layer_rows, totals, uncounted
+from archscope.analysis import flops_by_category, layer_rows, stage_table, totals, uncounted, weighted_depth
 from archscope.errors import ForwardError, UsageError
 from archscope.inputs import validate_input_size
 from archscope.loading import load_model, require_input
@@ -19,6 +19,8 @@ class Analysis:
         self.totals = totals(trace, self.rows)
         self.flops_by_category = flops_by_category(trace)
         self.uncounted = uncounted(trace)
+        self.stages = stage_table(trace, self.rows)
+        self.depth = weighted_depth(trace)
 
     @property
     def complete(self) -> bool:
@@ -39,15 +41,35 @@ class Analysis:
             "device": self.trace.device,
             "mode": self.trace.mode,
             "totals": self.totals,
+            "depth": self.depth,
             "flops_by_category": self.flops_by_category,
             "complete": self.complete,
             "uncounted": self.uncounted,
             "notices": list(self.trace.notices),
+            "stages": self.stages,
             "layers": self.rows,
         }
 
+    def _repr_html_(self) -> str:
+        """In Jupyter: the HTML report's summary part (header, totals, stage table)."""
+        from archscope import zoo
+        from archscope.render.report import summary_html
+
+        name = self.trace.model
+        entry = zoo.entry(name).to_dict() if name in zoo.names() else None
+        return summary_html(self.to_dict(), entry, versions())
+
     def __repr__(self) -> str:
         return f"<Analysis {self.trace.model} {self.totals['params']:,} params {self.totals['mult_adds']:,} mult-adds>"
+
+
+def versions() -> dict[str, str]:
+    """What a report names as having made it."""
+    import torch
+
+    from archscope import __version__
+
+    return {"archscope": __version__, "torch": torch.__version__}
 
 
 def _needs_real_tensors(error: ForwardError) -> bool:

@@ -46,7 +46,17 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--device", choices=[d.value for d in Device], default=Device.META.value)
     summary.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.EVAL.value)
     summary.add_argument("--format", choices=[f.value for f in Format], default=Format.TEXT.value)
-    for sub in (listing, summary):
+    report = commands.add_parser(
+        "report", help="Markdown and self-contained HTML report with charts",
+        description="Writes DIR/MODEL/: index.md (+ SVG charts), index.html, layers.csv, analysis.json. "
+                    "With --all: every zoo model at its default input, and DIR/index.md, DIR/index.html.")
+    report.add_argument("model", metavar="MODEL", nargs="?")
+    report.add_argument("--all", action="store_true", help="every zoo model, plus a comparison index")
+    report.add_argument("--input", metavar="SHAPE", help="e.g. 20,3,224,224 (default: the zoo entry's input)")
+    report.add_argument("--out", metavar="DIR", default="reports", help="output directory (default: reports)")
+    report.add_argument("--depth", type=_positive_int, default=3, help="deepest level of the Markdown layer table")
+    report.add_argument("--device", choices=[d.value for d in Device], default=Device.META.value)
+    for sub in (listing, summary, report):
         sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     return parser
 
@@ -82,7 +92,62 @@ def run_summary(args) -> int:
     return 0
 
 
-COMMANDS = {"list": run_list, "summary": run_summary}
+def _report_one(model, input_size, args, out) -> dict:
+    """Trace, render and write one report; the analysis document, for the zoo index."""
+    from archscope import zoo
+    from archscope.api import analyze, versions
+    from archscope.output import write_directory
+    from archscope.render.report import report_files
+
+    analysis = analyze(model, input_size, device=args.device)
+    for notice in analysis.trace.notices:
+        print(f"archscope: {notice}", file=sys.stderr)
+    document = analysis.to_dict()
+    entry = zoo.entry(model).to_dict() if isinstance(model, str) and model in zoo.names() else None
+    files = report_files(document, entry, versions(), depth=args.depth)
+    write_directory(out / _directory_name(document["model"]), files)
+    return {"document": document, "entry": entry}
+
+
+def _directory_name(model: str) -> str:
+    """A MODEL spec such as ``pkg.mod:make`` or ``path/file.py:make`` as one safe directory name."""
+    name = "".join(char if char.isalnum() or char in "-_." else "-" for char in model).strip("-.")
+    return name or "model"
+
+
+def run_report(args) -> int:
+    import time
+
+    from archscope import zoo
+    from archscope.errors import UsageError
+    from archscope.inputs import parse_shapes
+    from archscope.output import writable_directory
+
+    if args.all == (args.model is not None):
+        raise UsageError("give a MODEL or --all (not both)")
+    if args.all and args.input is not None:
+        raise UsageError("--input applies to one MODEL; --all uses each entry's default input")
+    input_size = parse_shapes(args.input) if args.input is not None else None
+    out = writable_directory(args.out)
+    if not args.all:
+        _report_one(args.model, input_size, args, out)
+        print(f"archscope: wrote {out / _directory_name(args.model)}/index.md and index.html", file=sys.stderr)
+        return 0
+    from archscope.output import write_file
+    from archscope.render.report import index_files
+
+    reports, names = [], zoo.names()
+    for number, name in enumerate(names, 1):
+        started = time.perf_counter()
+        reports.append(_report_one(name, None, args, out))
+        print(f"archscope: [{number}/{len(names)}] {name} {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    for file_name, text in index_files(reports).items():
+        write_file(out / file_name, text)
+    print(f"archscope: wrote {len(names)} reports and {out}/index.md, index.html", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {"list": run_list, "summary": run_summary, "report": run_report}
 
 
 def main(argv: list[str] | None = None) -> int:

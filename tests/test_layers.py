@@ -11,16 +11,17 @@ import archscope
 
 PACKAGE = Path(archscope.__file__).parent
 
-# Stages in flow order; shared leaves first. ``api`` runs trace and analysis; only ``cli`` prints.
+# Stages in flow order; shared leaves first. ``api`` runs trace and analysis and may render (an
+# Analysis shows itself in Jupyter); only ``cli`` prints, and ``output`` writes files for it.
 STAGES = [
     {"units", "errors", "records", "inputs", "formulas"},
     {"zoo"},
     {"loading"},
     {"trace"},
     {"analysis"},
-    {"api", "__init__"},
     {"render"},
-    {"cli", "__main__"},
+    {"api", "__init__"},
+    {"cli", "__main__", "output"},
 ]
 
 

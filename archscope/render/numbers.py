@@ -20,6 +20,14 @@ def scaled(value: int) -> tuple[str, str]:
     raise AssertionError("unreachable")
 
 
+def compact(value: int) -> str:
+    """A count in K/M/G (10^3, 10^6, 10^9) with three significant figures or more, for tables."""
+    for unit, factor in (("G", 10**9), ("M", 10**6), ("K", 10**3)):
+        if value >= factor:
+            return f"{value / factor:,.1f} {unit}" if value < 100 * factor else f"{value / factor:,.0f} {unit}"
+    return str(value)
+
+
 def megabytes(value: int) -> str:
     return f"{value / 1e6:0.2f}"
 

@@ -1,0 +1,96 @@
+"""A report as files: ``index.md`` with its SVG charts, ``index.html`` (self-contained),
+``layers.csv`` and ``analysis.json`` — rendered in memory from the analysis document, so that a
+failure leaves nothing half-written; writing them is the caller's (``archscope.output``)."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+from archscope.render import charts
+from archscope.render.context import parameter_groups, report_context
+
+TEMPLATES = Path(__file__).with_name("templates")
+MARKDOWN_SPECIAL = set("\\`*_[]<>|#~")
+
+
+def markdown_escape(text) -> str:
+    """Backslash before every character GitHub Markdown could read as markup (CommonMark allows
+    it before any ASCII punctuation), so a module named ``a|b`` or ``<script>`` stays text."""
+    return "".join(f"\\{char}" if char in MARKDOWN_SPECIAL else char for char in str(text))
+
+
+def markdown_tree_label(text: str) -> str:
+    """A torchinfo tree label whose indentation survives a Markdown table (spaces would collapse)."""
+    return markdown_escape(text).replace(" ", "\u00a0")
+
+
+@cache
+def _environment(kind: str):
+    import jinja2
+
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=kind == "html",
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    environment.filters["md"] = markdown_escape
+    environment.filters["md_tree"] = markdown_tree_label
+    return environment
+
+
+def render(template: str, context: dict) -> str:
+    kind = "html" if template.endswith(".html.j2") else "markdown"
+    return _environment(kind).get_template(template).render(context)
+
+
+def json_document(document: dict) -> str:
+    """The ``summary --format json`` text: sorted keys, so the same analysis gives the same bytes."""
+    return json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def report_charts(document: dict) -> dict[str, str]:
+    stage_rows = document["stages"]["rows"]
+    batch = document["input"][0][0] if document["input"] and document["input"][0] else 1
+    return {
+        "stage-costs": charts.stage_costs(stage_rows, batch),
+        "activations": charts.activations(document["layers"]),
+        "cumulative-mult-adds": charts.cumulative_mult_adds(document["layers"]),
+        "parameter-share": charts.parameter_share(parameter_groups(stage_rows)),
+    }
+
+
+def report_files(document: dict, entry: dict | None, versions: dict[str, str], depth: int = 3,
+                 counters: dict | None = None) -> dict[str, str]:
+    """File name → text of one model's report."""
+    import pandas
+
+    svgs = report_charts(document)
+    context = report_context(document, entry, versions, depth, svgs, counters)
+    files = {
+        "index.md": render("report.md.j2", context),
+        "index.html": render("report.html.j2", context),
+        "layers.csv": pandas.DataFrame(document["layers"]).to_csv(index=False, lineterminator="\n"),
+        "analysis.json": json_document(document),
+    }
+    files.update((f"{name}.svg", svg) for name, svg in svgs.items())
+    return files
+
+
+def summary_html(document: dict, entry: dict | None, versions: dict[str, str]) -> str:
+    """The report's summary part (header, totals, stages): an ``Analysis`` in Jupyter."""
+    context = report_context(document, entry, versions, depth=1, charts={})
+    return f'<div class="archscope">{render("summary.html.j2", context)}</div>'
+
+
+def index_files(reports: list[dict]) -> dict[str, str]:
+    """``index.md``, ``index.html`` and the scatter chart comparing every report's model."""
+    from archscope.render.context import zoo_rows
+
+    rows = zoo_rows(reports)
+    scatter = charts.zoo_scatter(rows)
+    context = {"rows": rows, "scatter": scatter, "chart_file": "zoo-scatter.svg"}
+    return {"index.md": render("index.md.j2", context), "index.html": render("index.html.j2", context),
+            "zoo-scatter.svg": scatter}

@@ -1,0 +1,95 @@
+"""The HTML report in a real browser: headless Chromium (Debian's `chromium` and `chromium-driver`,
+which `.ci/run` installs), driven by selenium. Skipped, saying why, where either is missing."""
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from archscope.cli import main
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[test]')")
+if not (CHROMIUM and DRIVER):
+    pytest.skip("Chromium is missing: apt-get install chromium chromium-driver (as .ci/run does)",
+                allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    profile = tempfile.mkdtemp(prefix="archscope-chromium-")
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--no-first-run",
+                     f"--user-data-dir={profile}", "--window-size=1280,900"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def open_page(browser, path: Path, width: int = 1280):
+    browser.set_window_size(width, 900)
+    browser.get(path.as_uri())
+    browser.get_log("browser")  # start each page with an empty console log
+
+
+def visible(browser, selector: str) -> list[dict]:
+    return browser.execute_script("""
+        return [...document.querySelectorAll(arguments[0])].map(e => {
+            const r = e.getBoundingClientRect();
+            return {width: r.width, height: r.height, display: getComputedStyle(e).display};
+        });""", selector)
+
+
+def screenshot(browser, path: Path) -> None:
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(browser.get_window_size()["width"], min(height, 8000))
+    assert browser.save_screenshot(str(path))
+    assert path.stat().st_size > 10_000
+
+
+def test_report_in_chromium(browser, tmp_path):
+    assert main(["report", "googlenet", "--input", "20,3,224,224", "--out", str(tmp_path)]) == 0
+    page = tmp_path / "googlenet" / "index.html"
+    open_page(browser, page)
+    tables = visible(browser, "table")
+    assert len(tables) >= 5 and all(t["width"] > 100 and t["height"] > 20 for t in tables)
+    stage_rows = browser.execute_script("return document.querySelectorAll('table.stages tbody tr').length")
+    assert stage_rows == 20  # the stem, 9 Inception blocks, 4 pools, 2 aux heads, avg pool, dropout, fc
+    charts = visible(browser, "figure svg")
+    assert len(charts) == 4 and all(c["width"] > 300 and c["height"] > 100 for c in charts)
+    text = browser.execute_script("return document.body.innerText")
+    assert "13,385,816" in text and "inception5b" in text
+    open_rows = visible(browser, ".tree details[open] > summary")
+    assert open_rows and all(r["height"] > 0 for r in open_rows)
+    assert [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"] == []
+    screenshot(browser, tmp_path / "googlenet.png")
+
+
+def test_phone_width_scrolls_tables_not_the_page(browser, tmp_path):
+    assert main(["report", "googlenet-paper", "--out", str(tmp_path)]) == 0
+    open_page(browser, tmp_path / "googlenet-paper" / "index.html", width=390)
+    page_width, viewport = browser.execute_script(
+        "return [document.documentElement.scrollWidth, window.innerWidth]")
+    assert page_width <= viewport
+    screenshot(browser, tmp_path / "phone.png")
+
+
+def test_a_script_in_a_name_is_text(browser, tmp_path):
+    spec = f"{Path(__file__).with_name('test_report.py')}:evil_model"
+    assert main(["report", spec, "--input", "1,4", "--out", str(tmp_path)]) == 0
+    (report,) = [path for path in tmp_path.iterdir() if path.is_dir()]
+    open_page(browser, report / "index.html")
+    assert browser.execute_script("return document.querySelectorAll('script').length") == 0
+    text = browser.execute_script("return document.body.innerText")
+    assert "<script>alert(1)</script>" in text and "Evil|`name`*" in text
+    assert [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"] == []
+    screenshot(browser, tmp_path / "evil.png")
