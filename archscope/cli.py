@@ -76,7 +76,7 @@ def run_list(args) -> int:
 def run_summary(args) -> int:
     from archscope.api import analyze
     from archscope.inputs import parse_shapes
-    from archscope.render.text import summary_text
+    from archscope.render.text import csv_text, summary_text
 
     input_size = parse_shapes(args.input) if args.input is not None else None
     analysis = analyze(args.model, input_size, device=args.device, mode=args.mode)
@@ -86,7 +86,7 @@ def run_summary(args) -> int:
     if fmt is Format.JSON:
         sys.stdout.write(json.dumps(analysis.to_dict(), indent=1, sort_keys=True) + "\n")
     elif fmt is Format.CSV:
-        sys.stdout.write(analysis.layers.to_csv(index=False))
+        sys.stdout.write(csv_text(analysis.rows))
     else:
         sys.stdout.write(summary_text(analysis.to_dict(), depth=args.depth))
     return 0

@@ -7,7 +7,9 @@ to read) and whether each target of issue 2 is met:
   less than ``torchinfo.summary`` on meta, and at most a tenth of torchinfo's default (real) run;
 * batch 200 costs no more than batch 1;
 * ``archscope summary googlenet --input 20,3,224,224 --format json`` as a whole process stays within
-  1.5x of a bare ``python -c "import torch"``.
+  1.5x of a bare ``python -c "import torch"``;
+* (issue 4) ``archscope report`` of the same model costs at most 1 s more than that summary process
+  (difference of medians), and ``archscope report --all`` (what ``make reports`` runs) stays within 60 s.
 
 torchinfo's real run at batch 200 is left out: it needs ~10 GB of activations and minutes of CPU.
 """
@@ -19,6 +21,7 @@ import gc
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -104,10 +107,14 @@ def main() -> int:
         print(f"  {name:<30} {statistics.median(values) * 1000:9.1f} ms")
 
     cli = str(Path(sys.executable).with_name("archscope"))
+    out = tempfile.mkdtemp(prefix="archscope-bench-")
     processes = process_times({
         "python -c 'import torch'": [sys.executable, "-c", "import torch"],
         "archscope summary --format json": [cli, "summary", "googlenet", "--input", "20,3,224,224", "--format", "json"],
+        "archscope report": [cli, "report", "googlenet", "--input", "20,3,224,224", "--out", out],
     }, options.process_rounds)
+    whole_zoo = timed(lambda: subprocess.run([cli, "report", "--all", "--out", out], check=True,
+                                             stderr=subprocess.DEVNULL))
     first_call = [sys.executable, "-c", "import time, torch, archscope; s = time.perf_counter(); "
                   "archscope.analyze('googlenet', (20, 3, 224, 224)); print(time.perf_counter() - s)"]
     first_calls = [float(subprocess.run(first_call, check=True, capture_output=True, text=True).stdout)
@@ -116,6 +123,9 @@ def main() -> int:
     for name, values in processes.items():
         print(f"  {name:<30} {statistics.median(values) * 1000:9.1f} ms")
     print(f"  first analysis in a process    {statistics.median(first_calls) * 1000:9.1f} ms (after import torch)")
+    print(f"  archscope report --all (once)  {whole_zoo * 1000:9.1f} ms")
+    report_extra = statistics.median(processes["archscope report"]) - statistics.median(
+        processes["archscope summary --format json"])
 
     noise = paired_ratio(times, "archscope B=20, again", "archscope B=20")
     targets = [  # (what, paired ratio of medians, bound, strictly below)
@@ -127,7 +137,11 @@ def main() -> int:
         ("summary process / import torch",
          paired_ratio(processes, "archscope summary --format json", "python -c 'import torch'"), 1.5, False),
     ]
-    print(f"\ntargets: median of paired ratios (an A/A pair of identical runs gives {noise:.3f})")
+    seconds = [  # (what, seconds, bound)
+        ("report process - summary process", report_extra, 1.0),
+        ("report --all, whole zoo", whole_zoo, 60.0),
+    ]
+    print(f"\ntargets: median of paired ratios (an A/A pair of identical runs gives {noise:.3f}), and seconds")
     all_met = True
     for name, ratio, bound, strict in targets:
         # "no more than" an equal cost: a ratio within the A/A noise of 1.0 is equal, not more
@@ -135,6 +149,10 @@ def main() -> int:
         met = ratio < bound if strict else ratio <= bound + slack
         all_met &= met
         print(f"  {name:<40} {ratio:6.3f}  {'<' if strict else '<='} {bound:<4} {'MET' if met else 'NOT MET'}")
+    for name, value, bound in seconds:
+        met = value <= bound
+        all_met &= met
+        print(f"  {name:<40} {value:6.2f} s <= {bound:<4} {'MET' if met else 'NOT MET'}")
     print("\nall targets met" if all_met else "\nsome targets not met")
     return 0 if all_met else 1
 

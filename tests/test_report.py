@@ -241,3 +241,10 @@ def test_jupyter_shows_the_summary_part(googlenet_at_20):
     html = googlenet_at_20._repr_html_()
     assert html.startswith('<div class="archscope">')
     assert "13,385,816" in html and "inception3a" in html and "<svg" not in html
+
+
+def test_layers_csv_is_what_pandas_writes(googlenet_report, googlenet_at_20):
+    import pandas
+
+    expected = pandas.DataFrame(googlenet_at_20.rows).to_csv(index=False, lineterminator="\n")
+    assert (googlenet_report / "layers.csv").read_text() == expected

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from archscope.render import charts
 from archscope.render.context import parameter_groups, report_context
+from archscope.render.text import csv_text
 
 TEMPLATES = Path(__file__).with_name("templates")
 MARKDOWN_SPECIAL = set("\\`*_[]<>|#~")
@@ -65,14 +66,12 @@ def report_charts(document: dict) -> dict[str, str]:
 def report_files(document: dict, entry: dict | None, versions: dict[str, str], depth: int = 3,
                  counters: dict | None = None) -> dict[str, str]:
     """File name → text of one model's report."""
-    import pandas
-
     svgs = report_charts(document)
     context = report_context(document, entry, versions, depth, svgs, counters)
     files = {
         "index.md": render("report.md.j2", context),
         "index.html": render("report.html.j2", context),
-        "layers.csv": pandas.DataFrame(document["layers"]).to_csv(index=False, lineterminator="\n"),
+        "layers.csv": csv_text(document["layers"]),
         "analysis.json": json_document(document),
     }
     files.update((f"{name}.svg", svg) for name, svg in svgs.items())
