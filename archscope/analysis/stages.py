@@ -34,6 +34,7 @@ WEIGHTED = {"convolution", "linear"}  # what Table 1's "depth" counts
 SHAPING = WEIGHTED | {"max pool", "avg pool"}  # the layers a branch is described by
 CONTAINERS = {"Sequential", "ModuleList", "ModuleDict"}
 POOL_OPS = {"max_pool": "max pool", "avg_pool": "avg pool"}  # functional pools inside a block's forward
+SUMMED = ("params", "mult_adds", "flops")  # what a row that stands for several stages adds up
 V1_COLUMNS = ("ch1x1", "ch3x3red", "ch3x3", "ch5x5red", "ch5x5", "pool_proj")
 
 
@@ -84,7 +85,8 @@ class _Calls:
 
     def branches(self, stage: LayerCall) -> list[list[dict]]:
         """For a stage whose own forward concatenates several tensors: one list of elements per input
-        of the concatenation, traced back to the stage's input. Empty for any other stage."""
+        of its last concatenation, traced back to the stage's input (through a concatenation inside a
+        branch, along its first input). Empty for any other stage."""
         cats = [op for op in self.own_ops.get(stage.index, []) if op.op.startswith("aten.cat") and len(op.inputs) > 1]
         if not cats:
             return []
@@ -94,7 +96,7 @@ class _Calls:
         for op in self.own_ops.get(stage.index, []):
             producers.update((tensor, ("op", op)) for tensor in op.outputs)
         start = {spec.tensor_id for spec in stage.inputs}
-        return [self._walk_back(tensor, producers, start) for tensor in cats[0].inputs]
+        return [self._walk_back(tensor, producers, start) for tensor in cats[-1].inputs]  # the outermost
 
     def _walk_back(self, tensor: int, producers: dict, start: set[int]) -> list[dict]:
         found: list[list[dict]] = []
@@ -140,7 +142,7 @@ def _v1_columns(branches: list[list[dict]]) -> dict | None:
     return columns
 
 
-def _row(calls: _Calls, stage: LayerCall, row: dict, batch: int, side: bool) -> dict:
+def _row(calls: _Calls, stage: LayerCall, row: dict, side: bool) -> dict:
     branches = calls.branches(stage)
     elements = calls.elements(stage)
     main = elements[0] if elements else calls.element(stage)
@@ -162,11 +164,16 @@ def _row(calls: _Calls, stage: LayerCall, row: dict, batch: int, side: bool) -> 
         "branches": branches,
         "params": row["params"] if stage.call == 0 else 0,
         "mult_adds": row["mult_adds"],
-        "mult_adds_per_sample": row["mult_adds"] // batch if batch and row["mult_adds"] % batch == 0 else None,
+        "flops": row["flops"],
         "repeat": 1,
         "folded": [],
         "side_branch": side,  # its result feeds no later stage: an auxiliary head
     }
+
+
+def _absorb(last: dict, row: dict) -> None:
+    for key in SUMMED:
+        last[key] += row[key]
 
 
 def _fold(rows: list[dict], kinds: set[str]) -> list[dict]:
@@ -177,12 +184,7 @@ def _fold(rows: list[dict], kinds: set[str]) -> list[dict]:
             last = folded[-1]
             last["folded"].append(row["kind"])
             last["output_shape"] = row["output_shape"]
-            for key in ("params", "mult_adds"):
-                last[key] += row[key]
-            if None in (last["mult_adds_per_sample"], row["mult_adds_per_sample"]):
-                last["mult_adds_per_sample"] = None
-            else:
-                last["mult_adds_per_sample"] += row["mult_adds_per_sample"]
+            _absorb(last, row)
             continue
         folded.append(dict(row, folded=list(row["folded"])))
     return folded
@@ -196,10 +198,7 @@ def _collapse(rows: list[dict]) -> list[dict]:
         if last is not None and _repeats(last, row):
             last["repeat"] += 1
             last["name"] = f"{last['name'].split(' … ')[0]} … {row['name']}"
-            for key in ("params", "mult_adds"):
-                last[key] += row[key]
-            if last["mult_adds_per_sample"] is not None and row["mult_adds_per_sample"] is not None:
-                last["mult_adds_per_sample"] += row["mult_adds_per_sample"]
+            _absorb(last, row)
             continue
         collapsed.append(dict(row))
     return collapsed
@@ -209,8 +208,7 @@ def _repeats(last: dict, row: dict) -> bool:
     keys = ("type", "kind", "output_shape", "depth", "branches", "folded", "side_branch")
     if last["depth"] < 1 or any(last[key] != row[key] for key in keys):
         return False
-    each = last["params"] // last["repeat"], last["mult_adds"] // last["repeat"]
-    return each == (row["params"], row["mult_adds"])
+    return all(last[key] == row[key] * last["repeat"] for key in SUMMED)  # FLOPs tell a missing ReLU
 
 
 def _merge_reduce_rows(rows: list[dict]) -> list[dict]:
@@ -227,10 +225,7 @@ def _merge_reduce_rows(rows: list[dict]) -> list[dict]:
                 "depth": 2,
                 "ch3x3red": last["output_shape"][1],
                 "ch3x3": row["output_shape"][1],
-                "params": last["params"] + row["params"],
-                "mult_adds": last["mult_adds"] + row["mult_adds"],
-                "mult_adds_per_sample": None if None in (last["mult_adds_per_sample"], row["mult_adds_per_sample"])
-                else last["mult_adds_per_sample"] + row["mult_adds_per_sample"],
+                **{key: last[key] + row[key] for key in SUMMED},
             }
             continue
         merged.append(row)
@@ -251,12 +246,15 @@ def stage_table(trace: Trace, rows: list[dict]) -> dict:
     for stage in reversed(stages):
         side[stage.index] = stage is not stages[-1] and not {spec.tensor_id for spec in stage.outputs} & consumed
         consumed |= {spec.tensor_id for spec in stage.inputs}
-    table = [_row(calls, stage, by_index[stage.index], batch, side[stage.index]) for stage in stages]
+    table = [_row(calls, stage, by_index[stage.index], side[stage.index]) for stage in stages]
     table = _fold(_collapse(_fold(table, ELEMENTWISE_KINDS)), RESHAPE_KINDS)
+    layout = "stages"
     blocks = [row for row in table if row["branches"]]
     columns = [_v1_columns(row["branches"]) for row in blocks]
     if blocks and all(columns):
         for row, found in zip(blocks, columns):
             row.update(found)
-        return {"layout": "inception-v1", "rows": _merge_reduce_rows(table)}
-    return {"layout": "stages", "rows": table}
+        layout, table = "inception-v1", _merge_reduce_rows(table)
+    for row in table:  # what Table 1 calls "ops": per image, when the batch divides the count
+        row["mult_adds_per_sample"] = row["mult_adds"] // batch if row["mult_adds"] % batch == 0 else None
+    return {"layout": layout, "rows": table}
