@@ -147,10 +147,13 @@ def _row(calls: _Calls, stage: LayerCall, row: dict, side: bool) -> dict:
     elements = calls.elements(stage)
     main = elements[0] if elements else calls.element(stage)
     weighted = [e for e in elements if e["kind"] in WEIGHTED]
+    # a residual block adds two tensors in its own forward: x + f(x), or shortcut(x) + f(x)
+    residual = any(op.op.startswith("aten.add") and len(op.inputs) > 1 for op in calls.own_ops.get(stage.index, []))
     if branches:
-        kind, depth = "inception", max(sum(e["kind"] in WEIGHTED for e in b) for b in branches)
+        kind = "inception + residual" if residual else "inception"
+        depth = max(sum(e["kind"] in WEIGHTED for e in b) for b in branches)
     elif len(weighted) > 1:
-        kind, depth = stage.type, len(weighted)
+        kind, depth = "residual block" if residual else stage.type, len(weighted)
     else:
         kind, depth = main["kind"] if elements else _kind(stage.type), len(weighted)
     return {

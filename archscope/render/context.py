@@ -141,7 +141,7 @@ def parameter_groups(stage_rows: list[dict]) -> list[tuple[str, int]]:
     for row in stage_rows:
         if row["side_branch"]:
             label = "side heads (auxiliary classifiers)"
-        elif row["kind"] == "inception":
+        elif row["kind"].startswith("inception"):
             label = "Inception blocks"
         elif row["kind"] == "linear":
             label = "linear (classifier)"
