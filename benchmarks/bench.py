@@ -61,7 +61,8 @@ def paired_ratio(times: dict[str, list[float]], numerator: str, denominator: str
 
 def process_times(commands: dict[str, list[str]], rounds: int) -> dict[str, list[float]]:
     """Wall time of each command as a fresh process, the commands taking turns."""
-    return take_turns({name: (lambda c=command: subprocess.run(c, check=True, stdout=subprocess.DEVNULL), rounds)
+    return take_turns({name: (lambda c=command: subprocess.run(c, check=True, stdout=subprocess.DEVNULL,
+                                                               stderr=subprocess.DEVNULL), rounds)
                        for name, command in commands.items()}, rounds)
 
 
