@@ -19,6 +19,7 @@ import archscope
 from archscope import zoo
 from archscope.errors import ForwardError, UsageError
 from archscope.zoo.googlenet import INCEPTION_TABLE
+from archscope.zoo.googlenet_variants import transform_input
 
 GOLDENS = Path(__file__).parent / "goldens"
 SIZE = {"3": 28, "4": 14, "5": 7}  # map side of each inception stage at 224x224 (Table 1's output size)
@@ -337,7 +338,7 @@ def test_torchvision_runs_on_cpu_and_its_minimum_size():
     x = torch.ones(1, 3, 64, 64)
     # ones through the transform: channel c becomes std_c / 0.5 + (mean_c - 0.5) / 0.5
     expected = [0.229 / 0.5 + (0.485 - 0.5) / 0.5, 0.224 / 0.5 + (0.456 - 0.5) / 0.5, 0.225 / 0.5 + (0.406 - 0.5) / 0.5]
-    assert torch.allclose(model._transform_input(x)[0, :, 0, 0], torch.tensor(expected))
+    assert torch.allclose(transform_input(x)[0, :, 0, 0], torch.tensor(expected))
     with torch.no_grad():
         assert model(x).shape == (1, 1000)
     # torchvision's docs: min_size height=15, width=15

@@ -34,6 +34,24 @@ TORCHVISION_TRANSFORM = (
 )
 
 
+def transform_input(x: torch.Tensor) -> torch.Tensor:
+    """torchvision's ``transform_input=True``: each RGB channel rescaled by TORCHVISION_TRANSFORM."""
+    channels = [torch.unsqueeze(x[:, c], 1) * scale + shift for c, (scale, shift) in enumerate(TORCHVISION_TRANSFORM)]
+    return torch.cat(channels, 1)
+
+
+def init_like_torchvision(model: nn.Module, std=lambda module: 0.01) -> None:
+    """torchvision's init for its GoogLeNet and Inception3: truncated normal (cut at ±2, absolute)
+    for conv and linear weights with ``std(module)``, BatchNorm weight 1 and bias 0; biases keep
+    PyTorch's default."""
+    for module in model.modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            nn.init.trunc_normal_(module.weight, mean=0.0, std=std(module), a=-2, b=2)
+        elif isinstance(module, nn.BatchNorm2d):
+            nn.init.constant_(module.weight, 1)
+            nn.init.constant_(module.bias, 0)
+
+
 # ---- "Going deeper with convolutions" (2014): convolutions with bias and ReLU, LRN, no batch norm.
 
 
@@ -234,26 +252,10 @@ class GoogLeNet(nn.Module):
         self.dropout = nn.Dropout(p=dropout)
         self.fc = nn.Linear(1024, num_classes)
         if init_weights:
-            self._initialize_weights()
-
-    def _initialize_weights(self) -> None:
-        """torchvision's: truncated normal (std 0.01, cut at ±2) for conv and linear weights,
-        BatchNorm weight 1 and bias 0; biases of the linear layers keep PyTorch's default."""
-        for module in self.modules():
-            if isinstance(module, (nn.Conv2d, nn.Linear)):
-                nn.init.trunc_normal_(module.weight, mean=0.0, std=0.01, a=-2, b=2)
-            elif isinstance(module, nn.BatchNorm2d):
-                nn.init.constant_(module.weight, 1)
-                nn.init.constant_(module.bias, 0)
-
-    def _transform_input(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.transform_input:
-            return x
-        channels = [torch.unsqueeze(x[:, c], 1) * scale + shift for c, (scale, shift) in enumerate(TORCHVISION_TRANSFORM)]
-        return torch.cat(channels, 1)
+            init_like_torchvision(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | GoogLeNetOutputs:
-        x = self._transform_input(x)
+        x = transform_input(x) if self.transform_input else x
         x = self.maxpool1(self.conv1(x))
         x = self.maxpool2(self.conv3(self.conv2(x)))
         x = self.maxpool3(self.inception3b(self.inception3a(x)))

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from archscope.errors import UsageError
-from archscope.zoo.googlenet_variants import TORCHVISION_TRANSFORM, BasicConv2d
+from archscope.zoo.googlenet_variants import BasicConv2d, init_like_torchvision, transform_input
 
 # The stem: (name, in, out, conv options); max pools 3×3/2 after Conv2d_2b_3x3 and Conv2d_4a_3x3.
 STEM = [
@@ -207,28 +207,13 @@ class Inception3(nn.Module):
         self.dropout = nn.Dropout(p=dropout)
         self.fc = nn.Linear(2048, num_classes)
         if init_weights:
-            self._initialize_weights()
-
-    def _initialize_weights(self) -> None:
-        """torchvision's: truncated normal (cut at ±2) with std 0.1 for every conv and linear weight
-        except the aux head's fc (0.001) -- torchvision also marks the aux head's conv1 for 0.01, but on
-        the BasicConv2d wrapper, which its loop never visits, so that conv gets 0.1 too."""
-        for module in self.modules():
-            if isinstance(module, (nn.Conv2d, nn.Linear)):
-                std = 0.001 if self.AuxLogits is not None and module is self.AuxLogits.fc else 0.1
-                nn.init.trunc_normal_(module.weight, mean=0.0, std=std, a=-2, b=2)
-            elif isinstance(module, nn.BatchNorm2d):
-                nn.init.constant_(module.weight, 1)
-                nn.init.constant_(module.bias, 0)
-
-    def _transform_input(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.transform_input:
-            return x
-        channels = [torch.unsqueeze(x[:, c], 1) * scale + shift for c, (scale, shift) in enumerate(TORCHVISION_TRANSFORM)]
-        return torch.cat(channels, 1)
+            # std 0.1 except the aux head's fc (0.001); torchvision also marks the aux head's conv1
+            # for 0.01, but on the BasicConv2d wrapper, which its init loop never visits
+            aux_fc = self.AuxLogits.fc if self.AuxLogits is not None else None
+            init_like_torchvision(self, std=lambda module: 0.001 if module is aux_fc else 0.1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | InceptionOutputs:
-        x = self._transform_input(x)
+        x = transform_input(x) if self.transform_input else x
         aux = None
         for name, *_ in STEM + MIXED:
             x = getattr(self, name)(x)
