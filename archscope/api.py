@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 from archscope.analysis import flops_by_category, layer_rows, stage_table, totals, uncounted, weighted_depth
+from archscope.analysis.conventions import convention_totals
+from archscope.analysis.reconcile import linear_in_batch, reconcile
 from archscope.errors import ForwardError, UsageError
 from archscope.inputs import validate_input_size
 from archscope.loading import load_model, require_input
 from archscope.records import SCHEMA_VERSION, Trace
-from archscope.units import Device, Mode, parse_enum
+from archscope.units import Convention, Device, Mode, parse_enum
 
 
 class Analysis:
-    """A traced model's numbers: ``totals``, ``layers`` (a DataFrame), ``to_dict()``."""
+    """A traced model's numbers: ``totals``, ``layers`` (a DataFrame), ``to_dict()``.
 
-    def __init__(self, trace: Trace) -> None:
+    ``totals`` follow ``convention`` (another tool's rules, rebuilt from the same records);
+    ``own_totals`` are always archscope's.
+    """
+
+    def __init__(self, trace: Trace, convention: Convention = Convention.ARCHSCOPE) -> None:
         self.trace = trace
+        self.convention = convention
         self.rows = layer_rows(trace)
-        self.totals = totals(trace, self.rows)
+        self.own_totals = totals(trace, self.rows)
+        self.totals, self.convention_components = convention_totals(trace, self.own_totals, convention)
         self.flops_by_category = flops_by_category(trace)
         self.uncounted = uncounted(trace)
         self.stages = stage_table(trace, self.rows)
@@ -40,6 +48,7 @@ class Analysis:
             "input": [list(spec.shape) for spec in self.trace.inputs],
             "device": self.trace.device,
             "mode": self.trace.mode,
+            "convention": self.convention.value,
             "totals": self.totals,
             "depth": self.depth,
             "flops_by_category": self.flops_by_category,
@@ -77,17 +86,20 @@ def _needs_real_tensors(error: ForwardError) -> bool:
     return "meta" in f"{error.reason} {error.__cause__}".lower()
 
 
-def analyze(model, input_size=None, *, input_data=None, device="meta", mode="eval", name: str | None = None) -> Analysis:
+def analyze(model, input_size=None, *, input_data=None, device="meta", mode="eval", name: str | None = None,
+            convention="archscope") -> Analysis:
     """Trace ``model`` (zoo name, MODEL spec, ``nn.Module`` or factory) once and analyse it.
 
     ``input_size`` is one shape or a list of shapes (float32 inputs); ``input_data`` is a tensor, a
     tuple of positional arguments, or a dict of keyword arguments. On ``device="meta"`` no arithmetic
     runs; a model that needs real values falls back to the cpu, with a notice in ``trace.notices``.
+    ``convention`` ("archscope", "torchinfo", "fvcore", "flopcounter"): whose rules ``totals`` follow.
     """
     from archscope.trace import make_inputs, trace
 
     device = parse_enum(Device, device, "device")
     mode = parse_enum(Mode, mode, "mode")
+    convention = parse_enum(Convention, convention, "convention")
     label, module, entry = load_model(model, device)
     input_size = require_input(entry, input_size, input_data)
     shapes = validate_input_size(input_size) if input_data is None else None
@@ -102,13 +114,32 @@ def analyze(model, input_size=None, *, input_data=None, device="meta", mode="eva
         return trace(module, args, kwargs, name=name or label, device=on, mode=mode)
 
     try:
-        return Analysis(run(device))
+        return Analysis(run(device), convention)
     except ForwardError as error:
         if device is not Device.META or not _needs_real_tensors(error):
             raise
         notice = f"meta tensors cannot run this model ({error.reason}); ran it on cpu instead"
     fallback = run(Device.CPU)
-    return Analysis(Trace(**{**fallback.__dict__, "notices": fallback.notices + (notice,)}))
+    return Analysis(Trace(**{**fallback.__dict__, "notices": fallback.notices + (notice,)}), convention)
 
 
-__all__ = ["Analysis", "UsageError", "analyze"]
+def counters(model, input_size=None, *, analysis: Analysis | None = None) -> dict:
+    """torchinfo, fvcore and FlopCounterMode run for real on ``model`` (a cpu build of a zoo entry or
+    spec; a module instance is copied), beside archscope's reproduction of each (``reconcile``).
+    They run at batch 1 when the trace shows the model is linear in batch, else at the full batch."""
+    from archscope.trace.counters import run_counters
+
+    label, module, entry = load_model(model, Device.CPU)
+    shapes = validate_input_size(require_input(entry, input_size, None))
+    analysis = analysis or analyze(module, shapes, name=label)
+    batch = shapes[0][0]
+    single = None
+    if batch > 1 and all(shape and shape[0] == batch for shape in shapes):
+        ones = [(1, *shape[1:]) for shape in shapes]
+        candidate = analyze(module, ones, name=label).trace
+        if linear_in_batch(analysis.trace, candidate, batch):
+            single, shapes = candidate, ones
+    return reconcile(analysis.trace, analysis.own_totals, single, run_counters(module, shapes))
+
+
+__all__ = ["Analysis", "UsageError", "analyze", "counters"]

@@ -8,7 +8,7 @@ import sys
 
 from archscope import __version__
 from archscope.errors import ArchscopeError
-from archscope.units import Device, Format, Mode
+from archscope.units import Convention, Device, Format, Mode
 
 
 def _positive_int(text: str) -> int:
@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--device", choices=[d.value for d in Device], default=Device.META.value)
     summary.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.EVAL.value)
     summary.add_argument("--format", choices=[f.value for f in Format], default=Format.TEXT.value)
+    summary.add_argument("--convention", choices=[c.value for c in Convention], default=Convention.ARCHSCOPE.value,
+                         help="totals as that tool computes them, rebuilt from archscope's records")
     report = commands.add_parser(
         "report", help="Markdown and self-contained HTML report with charts",
         description="Writes DIR/MODEL/: index.md (+ SVG charts), index.html, layers.csv, analysis.json. "
@@ -56,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", metavar="DIR", default="reports", help="output directory (default: reports)")
     report.add_argument("--depth", type=_positive_int, default=3, help="deepest level of the Markdown layer table")
     report.add_argument("--device", choices=[d.value for d in Device], default=Device.META.value)
+    report.add_argument("--no-counters", action="store_true",
+                        help="leave out the Counters section (torchinfo, fvcore and FlopCounterMode run for real)")
     for sub in (listing, summary, report):
         sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     return parser
@@ -79,7 +83,7 @@ def run_summary(args) -> int:
     from archscope.render.text import csv_text, summary_text
 
     input_size = parse_shapes(args.input) if args.input is not None else None
-    analysis = analyze(args.model, input_size, device=args.device, mode=args.mode)
+    analysis = analyze(args.model, input_size, device=args.device, mode=args.mode, convention=args.convention)
     for notice in analysis.trace.notices:
         print(f"archscope: {notice}", file=sys.stderr)
     fmt = Format(args.format)
@@ -95,7 +99,7 @@ def run_summary(args) -> int:
 def _report_one(model, input_size, args, out) -> dict:
     """Trace, render and write one report; the analysis document, for the zoo index."""
     from archscope import zoo
-    from archscope.api import analyze, versions
+    from archscope.api import analyze, counters, versions
     from archscope.output import write_directory
     from archscope.render.report import report_files
 
@@ -104,7 +108,8 @@ def _report_one(model, input_size, args, out) -> dict:
         print(f"archscope: {notice}", file=sys.stderr)
     document = analysis.to_dict()
     entry = zoo.entry(model).to_dict() if isinstance(model, str) and model in zoo.names() else None
-    files = report_files(document, entry, versions(), depth=args.depth)
+    reconciled = None if args.no_counters else counters(model, input_size, analysis=analysis)
+    files = report_files(document, entry, versions(), depth=args.depth, counters=reconciled)
     write_directory(out / _directory_name(document["model"]), files)
     return {"document": document, "entry": entry}
 

@@ -37,6 +37,7 @@ class ModuleInfo:
     params_bytes: int  # of the subtree's unique tensors
     own_params_bytes: int  # of its own tensors not already held by a module before it in named_modules()
     attributes: tuple[tuple[str, object], ...] = ()  # (name, value) of kernel_size, stride, ...: tracer.ATTRIBUTES
+    param_numels: tuple[tuple[str, int, int], ...] = ()  # (name, elements, bytes) of its own parameters
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,20 @@ class OpCall:
     flops: int  # all FLOPs of the op: 2 per mult-add plus its elementwise work
     inputs: tuple[int, ...]  # tensor ids
     outputs: tuple[int, ...]
+    input_shapes: tuple[tuple[int, ...], ...] = ()  # of the tensors in ``inputs``, in order
+    output_shapes: tuple[tuple[int, ...], ...] = ()
+
+
+@dataclass(frozen=True)
+class CounterRun:
+    """One real run of another tool (torchinfo, fvcore, FlopCounterMode) on the model."""
+
+    tool: str
+    version: str
+    status: str  # "ok", "failed" or "skipped"
+    reason: str  # one line, when not "ok"
+    batch: int  # the batch it ran at
+    figures: tuple[tuple[str, int], ...] = ()  # its totals under archscope's keys (mult_adds, flops, params, ...)
 
 
 @dataclass(frozen=True)
@@ -92,7 +107,8 @@ class Trace:
             inputs=specs(document["inputs"]),
             modules=tuple(
                 ModuleInfo(**{**item, "attributes": tuple(
-                    (name, tuple(value) if isinstance(value, list) else value) for name, value in item["attributes"])})
+                    (name, tuple(value) if isinstance(value, list) else value) for name, value in item["attributes"]),
+                    "param_numels": tuple(tuple(entry) for entry in item["param_numels"])})
                 for item in document["modules"]
             ),
             layers=tuple(
@@ -100,7 +116,9 @@ class Trace:
                 for item in document["layers"]
             ),
             ops=tuple(
-                OpCall(**{**item, "inputs": tuple(item["inputs"]), "outputs": tuple(item["outputs"])})
+                OpCall(**{**item, "inputs": tuple(item["inputs"]), "outputs": tuple(item["outputs"]),
+                          "input_shapes": tuple(map(tuple, item["input_shapes"])),
+                          "output_shapes": tuple(map(tuple, item["output_shapes"]))})
                 for item in document["ops"]
             ),
             notices=tuple(document["notices"]),

@@ -21,6 +21,16 @@ class Format(str, enum.Enum):
     CSV = "csv"
 
 
+class Convention(str, enum.Enum):
+    """Whose rules the totals follow: archscope's own (DESIGN.md), or another tool's, rebuilt from
+    archscope's records (archscope/analysis/conventions.py)."""
+
+    ARCHSCOPE = "archscope"
+    TORCHINFO = "torchinfo"
+    FVCORE = "fvcore"
+    FLOPCOUNTER = "flopcounter"
+
+
 class Category(str, enum.Enum):
     """What kind of arithmetic an aten op does; FLOPs are kept apart per category."""
 

@@ -207,6 +207,40 @@ def flops_rows(document: dict) -> list[tuple[str, str, str]]:
     ]
 
 
+TOOL_NAMES = {"torchinfo": "torchinfo", "fvcore": "fvcore FlopCountAnalysis", "flopcounter": "torch FlopCounterMode"}
+
+
+def counters_section(reconciled: dict | None) -> dict | None:
+    """The Counters section: each tool's real figure, archscope's reproduction of it, the check."""
+    if reconciled is None:
+        return None
+    batch, rows = reconciled["batch"], []
+    ran_at = {row["ran_at_batch"] for row in reconciled["rows"] if row["status"] == "ok"}
+    for row in reconciled["rows"]:
+        tool = f"{TOOL_NAMES[row['tool']]} {row['version']}"
+        if row["status"] != "ok":
+            rows.append({"tool": tool, "figure": row["figure"], "real": row["status"], "reproduced": "–",
+                         "equal": "–", "own": numbers.count(row["own"]), "explanation": row["reason"]})
+            continue
+        scale = batch // row["ran_at_batch"]
+        real = numbers.count(row["real"]) + (f" × {scale}" if scale > 1 else "")
+        equal = "yes" if row["equal"] else f"no: {', '.join(row['mismatches'])} differ"
+        rows.append({"tool": tool, "figure": row["figure"], "real": real, "reproduced": numbers.count(row["reproduced"]),
+                     "equal": equal, "own": f"{numbers.count(row['own'])} ({row['own_key'].replace('_', '-')})",
+                     "explanation": row["explanation"]})
+    if ran_at == {1} and batch > 1:
+        how = (f"They ran for real on the cpu at batch 1: archscope's trace shows the model is linear in batch "
+               f"(every category of its counts at batch {batch} is {batch} times that at batch 1), so their "
+               f"figures are scaled by {batch}.")
+    else:
+        how = f"They ran for real on the cpu at batch {', '.join(map(str, sorted(ran_at))) or batch}."
+    intro = (f"{how} archscope rebuilt each tool's total from its own records "
+             "(archscope.analyze(..., convention=\"torchinfo\" | \"fvcore\" | \"flopcounter\"), quirks included); "
+             "\"Equal\" compares that reproduction with the real run at the batch the tool ran, every figure the "
+             "tool prints (torchinfo: params, mult-adds and its memory figures).")
+    return {"intro": intro, "rows": rows}
+
+
 def report_context(document: dict, entry: dict | None, versions: dict[str, str], depth: int,
                    charts: dict[str, str], counters: dict | None = None) -> dict:
     batch = document["input"][0][0] if document["input"] and document["input"][0] else 1
@@ -234,7 +268,7 @@ def report_context(document: dict, entry: dict | None, versions: dict[str, str],
         "layer_tree": _tree(document),
         "charts": [{"name": name, "file": f"{name}.svg", "title": CHART_TITLES[name], "svg": svg}
                    for name, svg in charts.items()],
-        "counters": counters,
+        "counters": counters_section(counters),
     }
 
 

@@ -77,10 +77,14 @@ def summary_text(document: dict, depth: int = 3) -> str:
         f"{name} {numbers.count(value)}" for name, value in document["flops_by_category"].items() if value
     )
     lines.append(f"FLOPs by category: {by_category or 'none'}")
-    lines.append(
-        f"Traced on {document['device']} in {document['mode']} mode. Mult-adds: conv, linear and matmul "
-        "multiply-accumulates, bias excluded (FlopCounterMode / 2); FLOPs: 2 per mult-add + elementwise; MB = 10^6 bytes."
-    )
+    convention = document.get("convention", "archscope")
+    if convention == "archscope":
+        rule = ("Mult-adds: conv, linear and matmul multiply-accumulates, bias excluded (FlopCounterMode / 2); "
+                "FLOPs: 2 per mult-add + elementwise; MB = 10^6 bytes.")
+    else:
+        rule = (f"Totals follow {convention}'s rules, rebuilt from archscope's records (--convention {convention}); "
+                "the table's columns are archscope's own.")
+    lines.append(f"Traced on {document['device']} in {document['mode']} mode. {rule}")
     for entry in document["uncounted"]:
         where = ", ".join(path or "(root)" for path in entry["layers"][:3])
         lines.append(f"Not counted (no formula): {entry['op']} x{entry['calls']} in {where}")

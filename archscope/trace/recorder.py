@@ -125,10 +125,10 @@ class Recorder(TorchDispatchMode):
         arg_tensors = [a for a in tree_flatten((args, kwargs))[0] if isinstance(a, torch.Tensor)]
         inputs = tuple(self.tensor_id(t) for t in arg_tensors)
         in_place = func._schema.is_mutable
+        out_tensors = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
         outputs = tuple(
             self._new_id(t) if (in_place or t not in self._tensor_ids) else self._tensor_ids[t]
-            for t in tree_flatten(out)[0]
-            if isinstance(t, torch.Tensor)
+            for t in out_tensors
         )
         self.ops.append(OpCall(
             index=len(self.ops),
@@ -139,5 +139,7 @@ class Recorder(TorchDispatchMode):
             flops=cost.flops if cost else 0,
             inputs=inputs,
             outputs=outputs,
+            input_shapes=tuple(tuple(t.shape) for t in arg_tensors),
+            output_shapes=tuple(tuple(t.shape) for t in out_tensors),
         ))
         return out

@@ -21,7 +21,8 @@ from archscope.units import Device, Mode
 # Hyperparameters a reader of a layer table wants to see (Table 1's "patch size / stride"), recorded
 # as JSON values for torch's own layers (a user's class may mean something else by these names).
 ATTRIBUTES = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups",
-              "ceil_mode", "output_size", "in_features", "out_features", "num_features", "size", "p")
+              "ceil_mode", "output_size", "in_features", "out_features", "num_features", "size", "p",
+              "affine", "track_running_stats")
 
 
 def _attributes(module: nn.Module) -> tuple[tuple[str, object], ...]:
@@ -60,6 +61,8 @@ def module_infos(model: nn.Module) -> tuple[dict[int, str], tuple[ModuleInfo, ..
             params_bytes=sum(p.numel() * p.element_size() for p in params),
             own_params_bytes=sum(p.numel() * p.element_size() for p in own),
             attributes=_attributes(module),
+            param_numels=tuple((name, p.numel(), p.numel() * p.element_size())
+                               for name, p in module.named_parameters(recurse=False)),
         ))
     return paths, tuple(infos)
 
