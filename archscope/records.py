@@ -108,7 +108,7 @@ class Trace:
             modules=tuple(
                 ModuleInfo(**{**item, "attributes": tuple(
                     (name, tuple(value) if isinstance(value, list) else value) for name, value in item["attributes"]),
-                    "param_numels": tuple(tuple(entry) for entry in item["param_numels"])})
+                    "param_numels": tuple(tuple(entry) for entry in item.get("param_numels", ()))})
                 for item in document["modules"]
             ),
             layers=tuple(
@@ -117,8 +117,8 @@ class Trace:
             ),
             ops=tuple(
                 OpCall(**{**item, "inputs": tuple(item["inputs"]), "outputs": tuple(item["outputs"]),
-                          "input_shapes": tuple(map(tuple, item["input_shapes"])),
-                          "output_shapes": tuple(map(tuple, item["output_shapes"]))})
+                          "input_shapes": tuple(map(tuple, item.get("input_shapes", ()))),
+                          "output_shapes": tuple(map(tuple, item.get("output_shapes", ())))})
                 for item in document["ops"]
             ),
             notices=tuple(document["notices"]),

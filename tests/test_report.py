@@ -250,3 +250,12 @@ def test_layers_csv_reads_back_as_what_pandas_writes(googlenet_report, googlenet
     expected = pandas.DataFrame(googlenet_at_20.rows).to_csv(index=False, lineterminator="\n")
     pandas.testing.assert_frame_equal(pandas.read_csv(googlenet_report / "layers.csv"),
                                       pandas.read_csv(io.StringIO(expected)))
+
+
+def test_counters_section_checks_each_tool(googlenet_report, tmp_path, capsys):
+    rows = table((googlenet_report / "index.md").read_text(), "Tool")
+    assert [row[0].split()[0] for row in rows] == ["torchinfo", "fvcore", "torch"]
+    assert [row[4] for row in rows] == ["yes", "yes", "yes"]  # reproduction == the tool's real run
+    assert rows[0][2].endswith("× 20")  # ran at batch 1, scaled: GoogLeNet is linear in batch
+    assert run(capsys, "report", "lenet5", "--no-counters", "--out", str(tmp_path))[0] == 0
+    assert "## Counters" not in (tmp_path / "lenet5" / "index.md").read_text()

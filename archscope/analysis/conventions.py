@@ -51,7 +51,8 @@ def torchinfo_totals(trace: Trace) -> dict:
     construct_pre_hook / construct_hook): a leaf adds its MACs at every call, its output twice (with
     the gradient) when it holds parameters, and — unless it is a repeated call — its parameters,
     counted per module (a tensor tied to two modules counts twice); a container adds its "leftover"
-    parameters, its subtree's minus its children's (LayerInfo.leftover_params), clamped at 0."""
+    parameters, its subtree's minus its children's (LayerInfo.leftover_params), clamped at 0. A call's
+    output size is its first output tensor's shape (torchinfo sizes a tuple of outputs its own way)."""
     modules = {info.path: info for info in trace.modules}
     layers = trace.layers
 
