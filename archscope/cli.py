@@ -97,7 +97,7 @@ def run_summary(args) -> int:
 
 
 def _report_one(model, input_size, args, out) -> dict:
-    """Trace, render and write one report; the analysis document, for the zoo index."""
+    """Trace, render and write one report; its directory and analysis document (for the zoo index)."""
     from archscope import zoo
     from archscope.api import analyze, counters, versions
     from archscope.output import write_directory
@@ -110,8 +110,9 @@ def _report_one(model, input_size, args, out) -> dict:
     entry = zoo.entry(model).to_dict() if isinstance(model, str) and model in zoo.names() else None
     reconciled = None if args.no_counters else counters(model, input_size, analysis=analysis)
     files = report_files(document, entry, versions(), depth=args.depth, counters=reconciled)
-    write_directory(out / _directory_name(document["model"]), files)
-    return {"document": document, "entry": entry}
+    directory = out / _directory_name(document["model"])
+    write_directory(directory, files)
+    return {"directory": directory, "document": document, "entry": entry}
 
 
 def _directory_name(model: str) -> str:
@@ -135,8 +136,8 @@ def run_report(args) -> int:
     input_size = parse_shapes(args.input) if args.input is not None else None
     out = writable_directory(args.out)
     if not args.all:
-        _report_one(args.model, input_size, args, out)
-        print(f"archscope: wrote {out / _directory_name(args.model)}/index.md and index.html", file=sys.stderr)
+        written = _report_one(args.model, input_size, args, out)["directory"]
+        print(f"archscope: wrote {written}/index.md and index.html", file=sys.stderr)
         return 0
     from archscope.output import write_file
     from archscope.render.report import index_files
