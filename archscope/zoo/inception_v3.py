@@ -3,10 +3,15 @@ layer for layer as ``torchvision.models.inception_v3`` builds it, module names i
 torchvision's ``state_dict`` loads strictly with and without the auxiliary head.
 
 The paper's ideas, block by block: InceptionA replaces the 5×5 of GoogLeNet by two 3×3 (its
-Figure 5; torchvision keeps one 5×5 branch, as the released TF model does), InceptionC factorizes
-n×n into 1×n and n×1 (Figure 6, n = 7), InceptionE expands the 3×3 into parallel 1×3 and 3×1
-(Figure 7), InceptionB and InceptionD reduce the grid by a strided convolution beside a max pool
-(Figure 10), and the auxiliary head has batch norm (section 7).
+Figure 5, which draws 1×1 → 3×3 beside them where torchvision, as the released TF model, has
+1×1 → 5×5), InceptionC factorizes n×n into 1×n and n×1 (Figure 6, n = 7), InceptionE expands the
+3×3 into parallel 1×3 and 3×1 (Figure 7), InceptionB and InceptionD reduce the grid by a strided
+convolution beside a max pool (Figure 10), and the auxiliary head is batch-normalized, which section 4 credits with its
+regularizing effect (the paper's "BN-auxiliary" of section 10 normalizes its fully connected layer
+too; torchvision's, the released TF model's, normalizes the two convolutions only).
+
+Every block runs its branches in torchvision's order (1×1 first, pool branch last), so a report's
+layer rows, and the layer an impossible input fails in, are the ones torchvision's model gives.
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ from torch import nn
 from archscope.errors import UsageError
 from archscope.zoo.googlenet_variants import BasicConv2d, init_like_torchvision, transform_input
 
-# The stem: (name, in, out, conv options); max pools 3×3/2 after Conv2d_2b_3x3 and Conv2d_4a_3x3.
+# The stem: (name, output channels, conv options), a max pool 3×3/2 where the channels are None.
+# Table 1 of the paper differs after maxpool1: conv 3×3 to 80, conv 3×3/2 to 192, conv 3×3 to 288;
+# torchvision (the released model) has a 1×1 to 80, a 3×3 to 192 and a max pool: 35×35×192.
 STEM = [
     ("Conv2d_1a_3x3", 32, {"kernel_size": 3, "stride": 2}),
     ("Conv2d_2a_3x3", 32, {"kernel_size": 3}),
@@ -73,9 +80,10 @@ class InceptionA(nn.Module):
         self.branch_pool = BasicConv2d(in_channels, pool_features, kernel_size=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branch1x1 = self.branch1x1(x)
         branch5x5 = self.branch5x5_2(self.branch5x5_1(x))
         branch3x3dbl = self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x)))
-        return torch.cat([self.branch1x1(x), branch5x5, branch3x3dbl, self.branch_pool(_pooled(x))], 1)
+        return torch.cat([branch1x1, branch5x5, branch3x3dbl, self.branch_pool(_pooled(x))], 1)
 
 
 class InceptionB(nn.Module):
@@ -89,8 +97,9 @@ class InceptionB(nn.Module):
         self.branch3x3dbl_3 = BasicConv2d(96, 96, kernel_size=3, stride=2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branch3x3 = self.branch3x3(x)
         branch3x3dbl = self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x)))
-        return torch.cat([self.branch3x3(x), branch3x3dbl, F.max_pool2d(x, kernel_size=3, stride=2)], 1)
+        return torch.cat([branch3x3, branch3x3dbl, F.max_pool2d(x, kernel_size=3, stride=2)], 1)
 
 
 class InceptionC(nn.Module):
@@ -112,11 +121,12 @@ class InceptionC(nn.Module):
         self.branch_pool = BasicConv2d(in_channels, 192, kernel_size=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branch1x1 = self.branch1x1(x)
         branch7x7 = self.branch7x7_3(self.branch7x7_2(self.branch7x7_1(x)))
         branch7x7dbl = x
         for index in range(1, 6):
             branch7x7dbl = getattr(self, f"branch7x7dbl_{index}")(branch7x7dbl)
-        return torch.cat([self.branch1x1(x), branch7x7, branch7x7dbl, self.branch_pool(_pooled(x))], 1)
+        return torch.cat([branch1x1, branch7x7, branch7x7dbl, self.branch_pool(_pooled(x))], 1)
 
 
 class InceptionD(nn.Module):
@@ -156,15 +166,17 @@ class InceptionE(nn.Module):
         self.branch_pool = BasicConv2d(in_channels, 192, kernel_size=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branch1x1 = self.branch1x1(x)
         branch3x3 = self.branch3x3_1(x)
         branch3x3 = torch.cat([self.branch3x3_2a(branch3x3), self.branch3x3_2b(branch3x3)], 1)
         branch3x3dbl = self.branch3x3dbl_2(self.branch3x3dbl_1(x))
         branch3x3dbl = torch.cat([self.branch3x3dbl_3a(branch3x3dbl), self.branch3x3dbl_3b(branch3x3dbl)], 1)
-        return torch.cat([self.branch1x1(x), branch3x3, branch3x3dbl, self.branch_pool(_pooled(x))], 1)
+        return torch.cat([branch1x1, branch3x3, branch3x3dbl, self.branch_pool(_pooled(x))], 1)
 
 
 class InceptionAux(nn.Module):
-    """5×5/3 avg pool, 1×1 conv 128, 5×5 conv 768 (both with batch norm), global avg pool, fc."""
+    """5×5/3 avg pool (17×17 → 5×5), 1×1 conv 128 and 5×5 conv 768 with batch norm, global avg pool,
+    fc with bias and no batch norm (the paper's BN-auxiliary normalizes the fc as well)."""
 
     def __init__(self, in_channels: int, num_classes: int) -> None:
         super().__init__()
@@ -183,6 +195,7 @@ BLOCKS = {"A": InceptionA, "B": InceptionB, "C": InceptionC, "D": InceptionD, "E
 class Inception3(nn.Module):
     """torchvision's Inception3. In eval mode ``forward`` returns the logits; in training mode with
     the auxiliary head it returns ``InceptionOutputs(logits, aux_logits)`` (the head runs only then).
+    ``dropout`` defaults to torchvision's 0.5 (TF-slim's inception_v3 keeps 0.8, i.e. drops 0.2);
     ``in_channels`` is the zoo's option (torchvision fixes 3)."""
 
     def __init__(self, num_classes: int = 1000, aux_logits: bool = True, transform_input: bool = False,
@@ -207,8 +220,8 @@ class Inception3(nn.Module):
         self.dropout = nn.Dropout(p=dropout)
         self.fc = nn.Linear(2048, num_classes)
         if init_weights:
-            # std 0.1 except the aux head's fc (0.001); torchvision also marks the aux head's conv1
-            # for 0.01, but on the BasicConv2d wrapper, which its init loop never visits
+            # std 0.1 except the aux head's fc (0.001); torchvision also sets stddev 0.01 on the aux
+            # head's conv1, but on the BasicConv2d wrapper, and its loop reads it only from Conv2d/Linear
             aux_fc = self.AuxLogits.fc if self.AuxLogits is not None else None
             init_like_torchvision(self, std=lambda module: 0.001 if module is aux_fc else 0.1)
 
