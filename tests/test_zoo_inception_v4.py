@@ -88,6 +88,15 @@ def test_module_outputs(name):
     assert analysis.rows[0]["output_shapes"] == GOLDEN[name]["output"] == [[1, 1000]]
 
 
+@pytest.mark.parametrize("name", MODELS)
+def test_layers_run_in_timms_order(name):
+    """The golden records modules as their forward hooks fire: its leaves are in timm's execution order."""
+    golden = list(GOLDEN[name]["module_outputs"])
+    leaves = [path for path in golden if path and not any(other.startswith(path + ".") for other in golden)]
+    rows = archscope.analyze(name).rows
+    assert [row["path"] for row in rows if row["is_leaf"] and row["call"] == 0] == leaves
+
+
 def test_grid_sizes_and_widths():
     v4 = {row["path"]: row["output_shape"] for row in archscope.analyze("inception-v4").rows}
     assert v4["features.5"] == [1, 192 + 192, 35, 35]  # the stem: Mixed5a

@@ -141,11 +141,12 @@ class InceptionC(nn.Module):
         self.branch3 = nn.Sequential(pool("avg"), ConvNormAct(1536, 256))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x0 = self.branch0(x)  # timm's order, so the layer rows are timm's
         x1 = self.branch1_0(x)
         x1 = torch.cat([self.branch1_1a(x1), self.branch1_1b(x1)], 1)
         x2 = self.branch2_2(self.branch2_1(self.branch2_0(x)))
         x2 = torch.cat([self.branch2_3a(x2), self.branch2_3b(x2)], 1)
-        return torch.cat([self.branch0(x), x1, x2, self.branch3(x)], 1)
+        return torch.cat([x0, x1, x2, self.branch3(x)], 1)
 
 
 class Mixed3a(nn.Module):
