@@ -8,7 +8,7 @@ from archscope.analysis.reconcile import linear_in_batch, reconcile
 from archscope.errors import ForwardError, UsageError
 from archscope.inputs import validate_input_size
 from archscope.loading import load_model, require_input
-from archscope.records import SCHEMA_VERSION, Trace
+from archscope.records import SCHEMA_VERSION, CounterRun, Trace
 from archscope.units import Convention, Device, Mode, parse_enum
 
 
@@ -123,23 +123,46 @@ def analyze(model, input_size=None, *, input_data=None, device="meta", mode="eva
     return Analysis(Trace(**{**fallback.__dict__, "notices": fallback.notices + (notice,)}), convention)
 
 
+# A counter that cannot run at batch 1 runs at the full batch, unless the outputs of its leaf layers
+# alone would take more than this many bytes of real memory.
+FULL_BATCH_BYTES = 4 * 10**9
+
+
 def counters(model, input_size=None, *, analysis: Analysis | None = None) -> dict:
-    """torchinfo, fvcore and FlopCounterMode run for real on ``model`` (a cpu build of a zoo entry or
-    spec; a module instance is copied), beside archscope's reproduction of each (``reconcile``).
-    They run at batch 1 when the trace shows the model is linear in batch, else at the full batch."""
-    from archscope.trace.counters import run_counters
+    """torchinfo, fvcore and FlopCounterMode run for real on the cpu, beside archscope's reproduction
+    of each and whether they are equal (``analysis.reconcile.reconcile``: ``{"batch", "rows"}``).
+
+    ``model``: a zoo name or spec (built on the cpu with fresh weights) or a module (copied, never
+    changed). The tools run at batch 1 when archscope's trace shows the model is linear in batch
+    (``linear_in_batch``; their figures are then scaled by the batch), else at the full batch. They
+    run in ``analysis.mode`` (eval by default)."""
+    from archscope.trace.counters import TOOLS, run_counters
 
     label, module, entry = load_model(model, Device.CPU)
     shapes = validate_input_size(require_input(entry, input_size, None))
-    analysis = analysis or analyze(module, shapes, name=label)
+    mode = Mode(analysis.trace.mode) if analysis is not None else Mode.EVAL
+    analysis = analysis or analyze(module, shapes, name=label, mode=mode)
     batch = shapes[0][0]
     single = None
     if batch > 1 and all(shape and shape[0] == batch for shape in shapes):
         ones = [(1, *shape[1:]) for shape in shapes]
-        candidate = analyze(module, ones, name=label).trace
+        candidate = analyze(module, ones, name=label, mode=mode).trace
         if linear_in_batch(analysis.trace, candidate, batch):
-            single, shapes = candidate, ones
-    return reconcile(analysis.trace, analysis.own_totals, single, run_counters(module, shapes))
+            single = candidate
+    if single is not None:
+        runs = run_counters(module, [(1, *shape[1:]) for shape in shapes], mode, scale=batch)
+    else:
+        leaf_bytes = sum(row["output_bytes"] for row in analysis.rows if row["is_leaf"])
+        if leaf_bytes > FULL_BATCH_BYTES:
+            from importlib.metadata import version
+
+            reason = (f"not linear in batch, so it would run at batch {batch}, whose layer outputs alone take "
+                      f"{leaf_bytes / 1e9:.1f} GB; give a smaller batch")
+            runs = tuple(CounterRun(tool, version(package), "skipped", reason, batch)
+                         for tool, (_, package) in TOOLS.items())
+        else:
+            runs = run_counters(module, shapes, mode)
+    return reconcile(analysis.trace, analysis.own_totals, single, runs)
 
 
 __all__ = ["Analysis", "UsageError", "analyze", "counters"]

@@ -76,6 +76,8 @@ class CounterRun:
     reason: str  # one line, when not "ok"
     batch: int  # the batch it ran at
     figures: tuple[tuple[str, int], ...] = ()  # its totals under archscope's keys (mult_adds, flops, params, ...)
+    scale: int = 1  # the analysed batch ÷ ``batch``: its batch-proportional figures × scale are the analysed batch's
+    unsupported: tuple[tuple[str, int], ...] = ()  # (op, calls) it met and left uncounted, in its own words
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ analysed batch.
 
 from __future__ import annotations
 
-from archscope.analysis.conventions import convention_totals
+from archscope.analysis.conventions import RULES, convention_totals
 from archscope.analysis.totals import flops_by_category
 from archscope.records import CounterRun, Trace
 from archscope.units import Convention
@@ -26,12 +26,28 @@ CHECKED = {  # every figure of the tool that must equal the reproduction
 }
 
 
+# Each convention's figures that grow with the batch: a count made at batch 1 must scale to them.
+PROPORTIONAL = {
+    Convention.TORCHINFO: ("mult_adds", "forward_backward_bytes"),
+    Convention.FVCORE: ("flops",),
+    Convention.FLOPCOUNTER: ("flops",),
+}
+
+
 def linear_in_batch(full: Trace, single: Trace, batch: int) -> bool:
-    """True when every category's FLOPs and the mult-adds at ``batch`` are ``batch`` times those at
-    batch 1: then a count made at batch 1 scales exactly."""
+    """True when a count made at batch 1 scales exactly to ``batch``: every category's FLOPs and the
+    mult-adds at ``batch`` are ``batch`` times those at batch 1, and so is each tool's headline figure
+    as archscope reproduces it (torchinfo multiplies by the output's first size, which is not the
+    batch once a model puts another dimension first)."""
     at_batch, at_one = flops_by_category(full), flops_by_category(single)
     mult_adds = sum(op.mult_adds for op in full.ops), sum(op.mult_adds for op in single.ops)
-    return mult_adds[0] == batch * mult_adds[1] and all(at_batch[key] == batch * at_one[key] for key in at_batch)
+    if mult_adds[0] != batch * mult_adds[1] or any(at_batch[key] != batch * at_one[key] for key in at_batch):
+        return False
+    for convention, keys in PROPORTIONAL.items():
+        many, one = RULES[convention](full), RULES[convention](single)
+        if any(many[key] != batch * one[key] for key in keys):
+            return False
+    return True
 
 
 def _explain(tool: str, components: dict, own: dict, by_category: dict) -> str:
@@ -55,7 +71,13 @@ def _explain(tool: str, components: dict, own: dict, by_category: dict) -> str:
     others = {name: value for name, value in by_category.items() if name != "conv_linear" and value}
     bias = by_category.get("conv_linear", 0) - 2 * own["mult_adds"]
     left_out = ([f"bias adds {bias:,}"] if bias else []) + [f"{name} {value:,}" for name, value in others.items()]
-    return "2 FLOPs per archscope mult-add" + (f"; leaves out archscope's {', '.join(left_out)}" if left_out else "")
+    text = "2 FLOPs per archscope mult-add" + (f"; leaves out archscope's {', '.join(left_out)}" if left_out else "")
+    hidden = components["flops"]
+    kernels = [f"{what} {hidden[key]:,} (as {kernel})" for key, what, kernel in (
+        ("lstm", "nn.LSTM", "aten.mkldnn_rnn_layer"),
+        ("attention", "4-D scaled_dot_product_attention", "aten._scaled_dot_product_flash_attention_for_cpu"))
+        if hidden.get(key)]
+    return text + (f"; the cpu runs {', '.join(kernels)} in kernels without a formula" if kernels else "")
 
 
 def reconcile(full: Trace, own: dict, single: Trace | None, runs: tuple[CounterRun, ...]) -> dict:
@@ -76,11 +98,16 @@ def reconcile(full: Trace, own: dict, single: Trace | None, runs: tuple[CounterR
             figures = dict(run.figures)
             row.update({
                 "real": figures[key],
-                "real_scaled": figures[key] * (batch // run.batch),
+                "real_scaled": figures[key] * run.scale,
+                "scale": run.scale,
+                "unsupported": dict(run.unsupported),
                 "reproduced": at_batch[key],
                 "equal": all(figures[name] == at_run[name] for name in CHECKED[run.tool]),
                 "mismatches": [name for name in CHECKED[run.tool] if figures[name] != at_run[name]],
                 "explanation": _explain(run.tool, components, own, by_category),
             })
+            if run.tool == "flopcounter" and run.unsupported:  # fused kernels archscope could not see on meta
+                met = ", ".join(f"{op} ×{calls}" for op, calls in run.unsupported)
+                row["explanation"] += f"; its run met ops neither it nor archscope can price: {met}"
         rows.append(row)
     return {"batch": batch, "rows": rows}

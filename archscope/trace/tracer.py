@@ -20,9 +20,11 @@ from archscope.units import Device, Mode
 
 # Hyperparameters a reader of a layer table wants to see (Table 1's "patch size / stride"), recorded
 # as JSON values for torch's own layers (a user's class may mean something else by these names).
+# hidden_size and proj_size mark torch's recurrent layers, which other tools count their own way
+# (analysis/conventions.py).
 ATTRIBUTES = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups",
               "ceil_mode", "output_size", "in_features", "out_features", "num_features", "size", "p",
-              "affine", "track_running_stats")
+              "affine", "track_running_stats", "hidden_size", "proj_size")
 
 
 def _attributes(module: nn.Module) -> tuple[tuple[str, object], ...]:
