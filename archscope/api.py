@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from archscope.analysis import flops_by_category, layer_rows, stage_table, totals, uncounted, weighted_depth
 from archscope.analysis.conventions import convention_totals
 from archscope.analysis.reconcile import linear_in_batch, reconcile
@@ -37,11 +39,84 @@ class Analysis:
 
     @property
     def layers(self):
-        import pandas  # imported on demand: 0.3 s that summary's text and JSON do not need
+        return _frame(self.rows)
 
-        return pandas.DataFrame(self.rows)
+    # -- what the design saves (analysis/savings.py, receptive.py, heads.py): computed on first use
+    @cached_property
+    def dataflow(self):
+        from archscope.analysis.dataflow import DataFlow
 
-    def to_dict(self) -> dict:
+        return DataFlow(self.trace)
+
+    @cached_property
+    def savings(self) -> dict:
+        """``{"bottlenecks", "factorizations", "receptive_fields", "heads"}`` as JSON-ready dicts."""
+        from archscope.analysis.heads import heads
+        from archscope.analysis.receptive import fields, receptive_fields
+        from archscope.analysis.savings import bottlenecks, factorizations, pool_projections
+
+        flow = self.dataflow
+        found = fields(flow)
+        return {
+            "bottlenecks": {**bottlenecks(flow), "projections": pool_projections(flow)},
+            "factorizations": factorizations(flow),
+            "receptive_fields": receptive_fields(flow),
+            "heads": heads(flow, self.rows, self.own_totals, found),
+        }
+
+    @property
+    def bottlenecks(self):
+        """One row per 1×1 reduction: direct k×k against 1×1 + k×k (subtotals: ``to_dict()``)."""
+        return _frame(self.savings["bottlenecks"]["rows"])
+
+    @property
+    def projections(self):
+        """Inception's pool → 1×1 projections and the channels they keep out of their block."""
+        return _frame(self.savings["bottlenecks"]["projections"])
+
+    @property
+    def factorizations(self):
+        """One row per factorized pair: the single kernel it replaces against the pair."""
+        return _frame(self.savings["factorizations"]["rows"])
+
+    @property
+    def receptive_fields(self):
+        """Receptive field, effective stride and padding along the main path."""
+        return _frame(self.savings["receptive_fields"]["rows"])
+
+    @property
+    def heads(self):
+        """The classifier against its alternative, auxiliary heads, modules that did not run."""
+        from archscope.analysis.heads import head_rows
+
+        return _frame(head_rows(self.savings["heads"], self.own_totals["params"]))
+
+    @cached_property
+    def counterfactual(self) -> dict | None:
+        """The zoo entry's counterfactual (``googlenet`` → ``googlenet-naive``), traced at the same
+        input: its totals beside this model's and the channels of each block, or None."""
+        from archscope import zoo
+
+        if self.trace.model not in zoo.names() or not zoo.entry(self.trace.model).counterfactual:
+            return None
+        name = zoo.entry(self.trace.model).counterfactual
+        other = analyze(name, [spec.shape for spec in self.trace.inputs], device=self.trace.device,
+                        mode=self.trace.mode)
+        theirs = {call.path: call for call in other.dataflow.main_calls}
+        blocks = [
+            {"path": call.path, "channels": call.outputs[0].shape[1], "counterfactual": theirs[call.path].outputs[0].shape[1]}
+            for call in self.dataflow.main_calls
+            if call.path in theirs and call.index in self.dataflow.children and len(call.outputs[0].shape) > 1
+        ]
+        keys = ("params", "mult_adds", "forward_backward_bytes", "params_bytes")
+        return {"model": name, "description": zoo.entry(name).description,
+                "totals": {key: self.own_totals[key] for key in keys},
+                "counterfactual_totals": {key: other.own_totals[key] for key in keys}, "blocks": blocks}
+
+    def to_dict(self, counterfactual: bool = False) -> dict:
+        """The ``summary --format json`` document; ``counterfactual=True`` adds ``counterfactual``
+        (it traces a second model)."""
+        extra = {"counterfactual": self.counterfactual} if counterfactual else {}
         return {
             "schema_version": SCHEMA_VERSION,
             "model": self.trace.model,
@@ -56,6 +131,8 @@ class Analysis:
             "uncounted": self.uncounted,
             "notices": list(self.trace.notices),
             "stages": self.stages,
+            **self.savings,
+            **extra,
             "layers": self.rows,
         }
 
@@ -70,6 +147,12 @@ class Analysis:
 
     def __repr__(self) -> str:
         return f"<Analysis {self.trace.model} {self.totals['params']:,} params {self.totals['mult_adds']:,} mult-adds>"
+
+
+def _frame(rows: list[dict]):
+    import pandas  # imported on demand: 0.3 s that summary's text and JSON do not need
+
+    return pandas.DataFrame(rows)
 
 
 def versions() -> dict[str, str]:

@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--format", choices=[f.value for f in Format], default=Format.TEXT.value)
     summary.add_argument("--convention", choices=[c.value for c in Convention], default=Convention.ARCHSCOPE.value,
                          help="totals as that tool computes them, rebuilt from archscope's records")
+    summary.add_argument("--view", choices=list(VIEWS), default="layers",
+                         help="layers (torchinfo's table, default), stages, bottlenecks (1x1 reductions), "
+                              "factorization, rf (receptive field) or heads")
     report = commands.add_parser(
         "report", help="Markdown and self-contained HTML report with charts",
         description="Writes DIR/MODEL/: index.md (+ SVG charts), index.html, layers.csv, analysis.json. "
@@ -77,22 +80,40 @@ def run_list(args) -> int:
     return 0
 
 
+# summary --view: the document key each view shows (None: the layer table and totals)
+VIEWS = {"layers": None, "stages": "stages", "bottlenecks": "bottlenecks", "factorization": "factorizations",
+         "rf": "receptive_fields", "heads": "heads"}
+
+
 def run_summary(args) -> int:
     from archscope.api import analyze
     from archscope.inputs import parse_shapes
-    from archscope.render.text import csv_text, summary_text
+    from archscope.render.text import csv_text, summary_text, view_rows, view_text
 
     input_size = parse_shapes(args.input) if args.input is not None else None
     analysis = analyze(args.model, input_size, device=args.device, mode=args.mode, convention=args.convention)
     for notice in analysis.trace.notices:
         print(f"archscope: {notice}", file=sys.stderr)
-    fmt = Format(args.format)
+    fmt, key = Format(args.format), VIEWS[args.view]
+    document = analysis.to_dict(counterfactual=args.view == "bottlenecks")
+    if key is None:
+        if fmt is Format.JSON:
+            sys.stdout.write(json.dumps(document, indent=1, sort_keys=True) + "\n")
+        elif fmt is Format.CSV:
+            sys.stdout.write(csv_text(analysis.rows))
+        else:
+            sys.stdout.write(summary_text(document, depth=args.depth))
+        return 0
     if fmt is Format.JSON:
-        sys.stdout.write(json.dumps(analysis.to_dict(), indent=1, sort_keys=True) + "\n")
+        found = {"model": document["model"], "input": document["input"], "device": document["device"],
+                 "mode": document["mode"], "view": args.view, key: document[key]}
+        if args.view == "bottlenecks":
+            found["counterfactual"] = document["counterfactual"]
+        sys.stdout.write(json.dumps(found, indent=1, sort_keys=True) + "\n")
     elif fmt is Format.CSV:
-        sys.stdout.write(csv_text(analysis.rows))
+        sys.stdout.write(csv_text(view_rows(document, args.view)))
     else:
-        sys.stdout.write(summary_text(analysis.to_dict(), depth=args.depth))
+        sys.stdout.write(view_text(document, args.view))
     return 0
 
 
@@ -106,7 +127,7 @@ def _report_one(model, input_size, args, out) -> dict:
     analysis = analyze(model, input_size, device=args.device)
     for notice in analysis.trace.notices:
         print(f"archscope: {notice}", file=sys.stderr)
-    document = analysis.to_dict()
+    document = analysis.to_dict(counterfactual=True)
     entry = zoo.entry(model).to_dict() if isinstance(model, str) and model in zoo.names() else None
     reconciled = None if args.no_counters else counters(model, input_size, analysis=analysis)
     files = report_files(document, entry, versions(), depth=args.depth, counters=reconciled)

@@ -64,6 +64,7 @@ class OpCall:
     outputs: tuple[int, ...]
     input_shapes: tuple[tuple[int, ...], ...] = ()  # of the tensors in ``inputs``, in order
     output_shapes: tuple[tuple[int, ...], ...] = ()
+    arguments: tuple[tuple[str, object], ...] = ()  # (name, value): stride, padding, ... of window ops only
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,9 @@ class Trace:
             ops=tuple(
                 OpCall(**{**item, "inputs": tuple(item["inputs"]), "outputs": tuple(item["outputs"]),
                           "input_shapes": tuple(map(tuple, item.get("input_shapes", ()))),
-                          "output_shapes": tuple(map(tuple, item.get("output_shapes", ())))})
+                          "output_shapes": tuple(map(tuple, item.get("output_shapes", ()))),
+                          "arguments": tuple((name, tuple(value) if isinstance(value, list) else value)
+                                             for name, value in item.get("arguments", ()))})
                 for item in document["ops"]
             ),
             notices=tuple(document["notices"]),

@@ -64,10 +64,15 @@ def test_report_in_chromium(browser, tmp_path):
     assert len(tables) >= 5 and all(t["width"] > 100 and t["height"] > 20 for t in tables)
     stage_rows = browser.execute_script("return document.querySelectorAll('table.stages tbody tr').length")
     assert stage_rows == 20  # the stem, 9 Inception blocks, 4 pools, 2 aux heads, avg pool, dropout, fc
-    charts = visible(browser, "figure svg")
-    assert len(charts) == 4 and all(c["width"] > 300 and c["height"] > 100 for c in charts)
+    charts = visible(browser, "figure svg")  # the four charts and the 1×1 savings per block
+    assert len(charts) == 5 and all(c["width"] > 300 and c["height"] > 100 for c in charts)
+    savings = visible(browser, "table.savings")  # reductions, projections, counterfactual, receptive field, heads
+    assert len(savings) == 5 and all(t["width"] > 300 for t in savings)
+    totals = browser.execute_script("return document.querySelectorAll('table.savings tr.total').length")
+    assert totals == 3  # the reductions' total, the counterfactual's parameters and mult-adds
     text = browser.execute_script("return document.body.innerText")
     assert "13,385,816" in text and "inception5b" in text
+    assert "192×96×1×1 + 96×128×3×3 = 129,024" in text and "googlenet-naive" in text
     open_rows = visible(browser, ".tree details[open] > summary")
     assert open_rows and all(r["height"] > 0 for r in open_rows)
     assert [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"] == []

@@ -160,3 +160,29 @@ def zoo_scatter(models: list[dict]) -> str:
         _margins(figure, (8, 5.5), left=0.8)
 
     return _svg(draw, "zoo-scatter", (8, 5.5))
+
+
+def savings_per_block(blocks: list[dict], name: str, title: str, actual_label: str) -> str:
+    """Mult-adds per block: the direct (single-kernel) convolutions against what the model runs."""
+    labels = [block["block"] or "(model)" for block in blocks]
+    direct = [block["direct_mult_adds"] / 1e9 for block in blocks]
+    actual = [block["actual_mult_adds"] / 1e9 for block in blocks]
+
+    def draw(figure):
+        axes = figure.subplots()
+        positions = list(range(len(labels)))
+        axes.barh([p - 0.2 for p in positions], direct, height=0.4, color=PALETTE[7], label="without")
+        axes.barh([p + 0.2 for p in positions], actual, height=0.4, color=PALETTE[2], label=actual_label)
+        for position, block in zip(positions, blocks):
+            if block["mult_adds_ratio"] is not None:
+                axes.annotate(f"{1 - block['mult_adds_ratio']:.0%} saved", (max(direct[position], actual[position]), position),
+                              xytext=(4, -3), textcoords="offset points", fontsize=7)
+        axes.set_yticks(positions, labels)
+        axes.invert_yaxis()
+        axes.set_xlabel("mult-adds (G) at the analysed input")
+        axes.set_title(title, loc="left")
+        axes.legend(loc="lower right", frameon=False)
+        _margins(figure, size, left=0.25 + 0.065 * max(map(len, labels), default=4), right=0.8)
+
+    size = (8, 1.0 + 0.3 * len(labels))
+    return _svg(draw, name, size)

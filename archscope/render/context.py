@@ -8,6 +8,7 @@ whole source of its numbers.
 from __future__ import annotations
 
 from archscope.render import numbers
+from archscope.render.sections import savings_sections
 from archscope.render.text import table_cells
 
 CATEGORY_LABELS = {
@@ -53,11 +54,22 @@ ODD_KERNEL_NOTE = ("A kernel in parentheses is the one the model has where Table
 V1_HEADERS = ["#1×1", "#3×3 reduce", "#3×3", "#5×5 reduce", "#5×5", "pool proj"]
 V1_KEYS = ["ch1x1", "ch3x3red", "ch3x3", "ch5x5red", "ch5x5", "pool_proj"]
 CHART_TITLES = {
+    "bottleneck-savings": "Mult-adds per block with and without the 1×1 reductions",
+    "factorization-savings": "Mult-adds per block with and without factorization",
     "stage-costs": "Parameters and mult-adds per stage (side branches such as auxiliary heads in red)",
     "activations": "Activation size along the network",
     "cumulative-mult-adds": "Cumulative mult-adds along the network",
     "parameter-share": "Where the parameters live",
 }
+
+
+SECTION_CHARTS = {"bottleneck-savings", "factorization-savings"}  # shown inside their section
+
+
+def _section_chart(name: str | None, charts: dict[str, str]) -> dict | None:
+    if name is None or name not in charts:
+        return None
+    return {"name": name, "file": f"{name}.svg", "title": CHART_TITLES[name], "svg": charts[name]}
 
 
 def shape_text(shape: list[int]) -> str:
@@ -267,7 +279,9 @@ def report_context(document: dict, entry: dict | None, versions: dict[str, str],
         "layer_rows": table_cells(document, depth),
         "layer_tree": _tree(document),
         "charts": [{"name": name, "file": f"{name}.svg", "title": CHART_TITLES[name], "svg": svg}
-                   for name, svg in charts.items()],
+                   for name, svg in charts.items() if name not in SECTION_CHARTS],
+        "sections": [{**section, "chart": _section_chart(section["chart"], charts)}
+                     for section in savings_sections(document)] if "bottlenecks" in document else [],
         "counters": counters_section(counters),
     }
 

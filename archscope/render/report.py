@@ -55,12 +55,21 @@ def json_document(document: dict) -> str:
 def report_charts(document: dict) -> dict[str, str]:
     stage_rows = document["stages"]["rows"]
     batch = document["input"][0][0] if document["input"] and document["input"][0] else 1
-    return {
+    found = {
         "stage-costs": charts.stage_costs(stage_rows, batch),
         "activations": charts.activations(document["layers"]),
         "cumulative-mult-adds": charts.cumulative_mult_adds(document["layers"]),
         "parameter-share": charts.parameter_share(parameter_groups(stage_rows)),
     }
+    if document["bottlenecks"]["rows"]:
+        found["bottleneck-savings"] = charts.savings_per_block(
+            document["bottlenecks"]["blocks"], "bottleneck-savings",
+            "Mult-adds per block: direct k×k convolutions against 1×1 reduction + k×k", "with 1×1 reductions")
+    if document["factorizations"]["rows"]:
+        found["factorization-savings"] = charts.savings_per_block(
+            document["factorizations"]["blocks"], "factorization-savings",
+            "Mult-adds per block: single kernels against the factorized pairs", "factorized")
+    return found
 
 
 def report_files(document: dict, entry: dict | None, versions: dict[str, str], depth: int = 3,

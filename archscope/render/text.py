@@ -114,8 +114,82 @@ def zoo_table(entries: list[dict]) -> str:
 def csv_text(rows: list[dict]) -> str:
     """One line per call, the columns of the layer rows: what ``DataFrame(rows).to_csv(index=False)``
     writes, without importing pandas (0.3 s) for it."""
+    if not rows:
+        return ""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else [], lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()
+
+
+def _flat(row: dict) -> dict:
+    """A row for CSV: lists joined as ``3x3`` sizes or ``a; b``, so every cell is one value."""
+    flat = {}
+    for key, value in row.items():
+        if isinstance(value, list):
+            nested = any(isinstance(item, list) for item in value)
+            value = "; ".join("x".join(map(str, item)) if nested else str(item) for item in value) if nested or (
+                value and isinstance(value[0], str)) else "x".join(map(str, value))
+        flat[key] = value
+    return flat
+
+
+def view_rows(document: dict, view: str) -> list[dict]:
+    """``summary --view V --format csv``: the view's rows as flat dicts."""
+    from archscope.analysis.heads import head_rows
+
+    if view == "stages":
+        rows = [{key: value for key, value in row.items() if key not in ("branches", "kernels")}
+                for row in document["stages"]["rows"]]
+    elif view == "bottlenecks":
+        rows = document["bottlenecks"]["rows"]
+    elif view == "factorization":
+        rows = document["factorizations"]["rows"]
+    elif view == "rf":
+        rows = document["receptive_fields"]["rows"]
+    else:
+        rows = head_rows(document["heads"], document["totals"]["params"])
+    return [_flat(row) for row in rows]
+
+
+def _grid(table: dict) -> list[str]:
+    cells = [table["headers"], *(row["cells"] for row in table["rows"])]
+    widths = [max(len(str(row[i])) for row in cells) for i in range(len(table["headers"]))]
+
+    def line(row):
+        return "  ".join(str(cell).rjust(width) if numeric else str(cell).ljust(width)
+                         for cell, width, numeric in zip(row, widths, table["numeric"])).rstrip()
+
+    rule = "-" * (sum(widths) + 2 * (len(widths) - 1))
+    lines = [table["caption"], rule, line(table["headers"]), rule]
+    for row in table["rows"]:
+        if row["kind"]:
+            lines.append(rule)
+        lines.append(line(row["cells"]))
+    return [*lines, rule]
+
+
+def view_text(document: dict, view: str) -> str:
+    """``summary --view V``: the report's section for that view, as terminal text."""
+    import textwrap
+
+    from archscope.render.context import stage_section
+    from archscope.render.sections import bottleneck_section, factorization_section, heads_section, receptive_section
+
+    if view == "stages":
+        stages = stage_section(document)
+        section = {"title": "Stages", "paragraphs": stages["notes"], "tables": [
+            {"caption": f"Stage table ({stages['layout']})", "headers": stages["headers"],
+             "numeric": [i >= 4 for i in range(len(stages["headers"]))],
+             "rows": [{"cells": row["cells"], "kind": ""} for row in stages["rows"]]}]}
+    else:
+        section = {"bottlenecks": bottleneck_section, "factorization": factorization_section,
+                   "rf": receptive_section, "heads": heads_section}[view](document)
+    input_text = "; ".join("x".join(map(str, shape)) for shape in document["input"])
+    lines = [f"{section['title']}: {document['model']} at {input_text}", ""]
+    for paragraph in section["paragraphs"]:
+        lines += [*textwrap.wrap(paragraph, 100), ""]
+    for table in section["tables"]:
+        lines += [*_grid(table), ""]
+    return "\n".join(lines).rstrip() + "\n"

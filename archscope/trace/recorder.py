@@ -29,6 +29,27 @@ _METADATA_OPS = {
     torch.ops.prim.layout.default,
 }
 
+# Ops whose window decides what a result sees (analysis/receptive.py): their scalar arguments
+# (kernel_size, stride, padding, dilation, groups, ...) are recorded by schema name.
+_WINDOW_OPS = {
+    torch.ops.aten.convolution,
+    torch.ops.aten.max_pool1d, torch.ops.aten.max_pool2d, torch.ops.aten.max_pool3d,
+    torch.ops.aten.max_pool2d_with_indices, torch.ops.aten.max_pool3d_with_indices,
+    torch.ops.aten.avg_pool1d, torch.ops.aten.avg_pool2d, torch.ops.aten.avg_pool3d,
+    torch.ops.aten.constant_pad_nd,
+}
+
+
+def _scalar_arguments(func, args: tuple, kwargs: dict) -> tuple[tuple[str, object], ...]:
+    found = []
+    for position, argument in enumerate(func._schema.arguments):
+        value = args[position] if position < len(args) else kwargs.get(argument.name, argument.default_value)
+        if isinstance(value, (list, tuple)) and all(isinstance(item, int) for item in value):
+            found.append((argument.name, tuple(value)))
+        elif isinstance(value, (bool, int, float)):
+            found.append((argument.name, value))
+    return tuple(found)
+
 
 class Recorder(TorchDispatchMode):
     @classmethod
@@ -141,5 +162,6 @@ class Recorder(TorchDispatchMode):
             outputs=outputs,
             input_shapes=tuple(tuple(t.shape) for t in arg_tensors),
             output_shapes=tuple(tuple(t.shape) for t in out_tensors),
+            arguments=_scalar_arguments(func, args, kwargs) if packet in _WINDOW_OPS else (),
         ))
         return out

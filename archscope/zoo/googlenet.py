@@ -6,6 +6,9 @@ row with what the article prints and a state_dict saved from the article's code 
 
 - ``googlenet`` (003_b3c5f7bfde2fbe5b.txt): ``BasicConv2d`` units of conv (no bias) + BatchNorm +
   ReLU, ``Inception``, ``AuxClf``, ``GoogLeNet``; a ``Sequential`` inside every conv unit.
+- ``googlenet-naive``: 003's network with every Inception block replaced by the naive module of the
+  2014 paper's Figure 2(a) (``NaiveInception``, ``NaiveGoogLeNet``) -- the counterfactual the paper's
+  1x1-reduction argument rests on. Not an article's code; its names follow 003's.
 - ``googlenet-lrn`` (000_92d44c13b3888968.txt): ``ConvReLU`` units of conv (bias) + ReLU,
   ``LocalResponseNorm`` in the stem, ``InceptionModule``, ``AuxClassifier``, and the article's
   ``GooLeNet`` with its ``aux_classfier1``/``aux_classfier2``.
@@ -32,6 +35,24 @@ INCEPTION_TABLE = {
     "inception5a": (832, 256, 160, 320, 32, 128, 128),
     "inception5b": (832, 384, 192, 384, 48, 128, 128),
 }
+
+
+def naive_table(table: dict[str, tuple[int, ...]]) -> dict[str, tuple[int, int, int, int]]:
+    """name: (in, #1x1, #3x3, #5x5) of Figure 2(a)'s naive blocks at ``table``'s widths.
+
+    The reduce and pool-proj columns go; the pool branch passes its input through, so each block
+    gives in + #1x1 + #3x3 + #5x5 channels and the next block's input grows by that much (the
+    max pools between stages keep channels).
+    """
+    rows, channels = {}, next(iter(table.values()))[0]
+    for name, (_, ch1x1, _, ch3x3, _, ch5x5, _) in table.items():
+        rows[name] = (channels, ch1x1, ch3x3, ch5x5)
+        channels += ch1x1 + ch3x3 + ch5x5
+    return rows
+
+
+# name: (in, #1x1, #3x3, #5x5) -- INCEPTION_TABLE's widths, inputs grown by the naive pool branch
+NAIVE_TABLE = naive_table(INCEPTION_TABLE)
 
 
 class BasicConv2d(nn.Module):
@@ -73,6 +94,36 @@ class Inception(nn.Module):
             conv_block(in_channels, pool_proj, kernel_size=1),
         )
 
+    @staticmethod
+    def out_channels(in_channels, ch1x1, ch3x3_reduce, ch3x3, ch5x5_reduce, ch5x5, pool_proj) -> int:
+        return ch1x1 + ch3x3 + ch5x5 + pool_proj
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branches = (self.branch1, self.branch2, self.branch3, self.branch4)
+        return torch.cat([branch(x) for branch in branches], dim=1)
+
+
+class NaiveInception(nn.Module):
+    """Figure 2(a) of the 2014 paper, built from ``conv_block`` units: 1x1, 3x3 and 5x5 convolutions
+    of the whole input and a 3x3/1 max pool of it, concatenated on channels.
+
+    The pool branch has no projection, so the block is wider than its input (in + #1x1 + #3x3 + #5x5)
+    and the 3x3 and 5x5 see every input channel. Branch names are ``Inception``'s, so the two line up
+    in a diff. (``blocks.InceptionNaive`` is the same module with the paper's conv + bias + ReLU unit
+    fixed in.)
+    """
+
+    def __init__(self, in_channels, ch1x1, ch3x3, ch5x5, conv_block=BasicConv2d) -> None:
+        super().__init__()
+        self.branch1 = conv_block(in_channels, ch1x1, kernel_size=1)
+        self.branch2 = conv_block(in_channels, ch3x3, kernel_size=3, padding=1)
+        self.branch3 = conv_block(in_channels, ch5x5, kernel_size=5, padding=2)
+        self.branch4 = nn.MaxPool2d(kernel_size=3, stride=1, padding=1)
+
+    @staticmethod
+    def out_channels(in_channels, ch1x1, ch3x3, ch5x5) -> int:
+        return in_channels + ch1x1 + ch3x3 + ch5x5
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         branches = (self.branch1, self.branch2, self.branch3, self.branch4)
         return torch.cat([branch(x) for branch in branches], dim=1)
@@ -103,7 +154,14 @@ class GoogLeNet(nn.Module):
 
     With ``aux_logits=False`` the two auxiliary heads are not built and ``forward`` returns the
     logits alone (the article always builds them; the option is the zoo's).
+
+    ``block`` and ``table`` are the Inception block class and its rows (name: the block's arguments);
+    subclasses swap them (``NaiveGoogLeNet``). The aux heads take the input width of 4b and 4e (the
+    output of 4a and 4d) and the fc the output width of 5b, read from the table.
     """
+
+    block = Inception
+    table = INCEPTION_TABLE
 
     def __init__(self, num_classes: int = 1000, in_channels: int = 3, aux_logits: bool = True) -> None:
         super().__init__()
@@ -112,22 +170,23 @@ class GoogLeNet(nn.Module):
         self.conv2 = BasicConv2d(64, 64, kernel_size=1)
         self.conv3 = BasicConv2d(64, 192, kernel_size=3, padding=1)
         self.maxpool2 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
-        self.inception3a = Inception(*INCEPTION_TABLE["inception3a"])
-        self.inception3b = Inception(*INCEPTION_TABLE["inception3b"])
+        block, table = self.block, self.table
+        self.inception3a = block(*table["inception3a"])
+        self.inception3b = block(*table["inception3b"])
         self.maxpool3 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
-        self.inception4a = Inception(*INCEPTION_TABLE["inception4a"])
-        self.inception4b = Inception(*INCEPTION_TABLE["inception4b"])
-        self.inception4c = Inception(*INCEPTION_TABLE["inception4c"])
-        self.inception4d = Inception(*INCEPTION_TABLE["inception4d"])
-        self.inception4e = Inception(*INCEPTION_TABLE["inception4e"])
+        self.inception4a = block(*table["inception4a"])
+        self.inception4b = block(*table["inception4b"])
+        self.inception4c = block(*table["inception4c"])
+        self.inception4d = block(*table["inception4d"])
+        self.inception4e = block(*table["inception4e"])
         self.maxpool4 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
-        self.inception5a = Inception(*INCEPTION_TABLE["inception5a"])
-        self.inception5b = Inception(*INCEPTION_TABLE["inception5b"])
+        self.inception5a = block(*table["inception5a"])
+        self.inception5b = block(*table["inception5b"])
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.dropout = nn.Dropout(0.4)
-        self.fc = nn.Linear(1024, num_classes)
-        self.aux1 = AuxClf(INCEPTION_TABLE["inception4b"][0], num_classes) if aux_logits else None
-        self.aux2 = AuxClf(INCEPTION_TABLE["inception4e"][0], num_classes) if aux_logits else None
+        self.fc = nn.Linear(block.out_channels(*table["inception5b"]), num_classes)  # 1024; naive 4944
+        self.aux1 = AuxClf(table["inception4b"][0], num_classes) if aux_logits else None
+        self.aux2 = AuxClf(table["inception4e"][0], num_classes) if aux_logits else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         x = self.maxpool1(self.conv1(x))
@@ -141,6 +200,15 @@ class GoogLeNet(nn.Module):
         x = self.inception5b(self.inception5a(x))
         x = self.fc(self.dropout(torch.flatten(self.avgpool(x), 1)))
         return x if aux1 is None else (x, aux1, aux2)
+
+
+class NaiveGoogLeNet(GoogLeNet):
+    """003's GoogLeNet with ``NaiveInception`` blocks (Figure 2(a)): stem, pools, aux heads, avgpool,
+    dropout and fc as in ``GoogLeNet``, their widths following the naive blocks' growing channels
+    (aux heads on 1280 and 2640 channels, fc from 4944). Same module names, same ``forward``."""
+
+    block = NaiveInception
+    table = NAIVE_TABLE
 
 
 # ---- 000_92d44c13b3888968.txt: conv (bias) + ReLU units, LocalResponseNorm, softmax on every head.
@@ -233,6 +301,10 @@ class GooLeNet(nn.Module):  # the article's spelling of the class name
 
 def googlenet(num_classes: int = 1000, in_channels: int = 3, aux_logits: bool = True) -> GoogLeNet:
     return GoogLeNet(num_classes=num_classes, in_channels=in_channels, aux_logits=aux_logits)
+
+
+def googlenet_naive(num_classes: int = 1000, in_channels: int = 3, aux_logits: bool = True) -> NaiveGoogLeNet:
+    return NaiveGoogLeNet(num_classes=num_classes, in_channels=in_channels, aux_logits=aux_logits)
 
 
 def googlenet_lrn(in_channels: int = 3, n_classes: int | None = None, num_classes: int | None = None,

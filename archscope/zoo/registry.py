@@ -24,6 +24,7 @@ class Entry:
     options: tuple[str, ...]
     params: int  # at the default options; stored so that `archscope list` needs no torch
     description: str
+    counterfactual: str | None = None  # a zoo entry to trace beside it (googlenet → googlenet-naive)
 
     def to_dict(self) -> dict:
         return {
@@ -55,6 +56,7 @@ def _entries() -> dict[str, Entry]:
                 options=tuple(fields["options"]),
                 params=fields["params"],
                 description=" ".join(fields["description"].split()),
+                counterfactual=fields.get("counterfactual"),
             )
     return entries
 
