@@ -60,7 +60,7 @@ class Analysis:
         return {
             "bottlenecks": {**bottlenecks(flow), "projections": pool_projections(flow)},
             "factorizations": factorizations(flow),
-            "receptive_fields": receptive_fields(flow),
+            "receptive_fields": receptive_fields(flow, found),
             "heads": heads(flow, self.rows, self.own_totals, found),
         }
 

@@ -266,3 +266,65 @@ def test_googlenet_counterfactual_grows_channels_block_by_block(googlenet):
     assert found["totals"]["params"] == 13_385_816  # the 003 article's figure
     assert found["counterfactual_totals"]["params"] == archscope.analyze("googlenet-naive").totals["params"]
     assert archscope.analyze("vgg16").counterfactual is None
+
+
+class Listed(nn.Module):
+    """Convolutions held in a ModuleList: the list is never called, its children are."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList(nn.Conv2d(4, 4, 3, padding=1) for _ in range(3))
+        self.unused = nn.Linear(4, 4)
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = block(x)
+        return self.fc(x.mean((2, 3)))
+
+
+def test_only_modules_of_which_nothing_ran_are_side_weight():
+    found = archscope.analyze(Listed(), (1, 4, 8, 8)).to_dict()["heads"]
+    assert found["unused"] == [{"path": "unused", "type": "Linear", "params": 4 * 4 + 4}]
+    assert found["inference_params"] == 3 * (4 * 4 * 9 + 4) + 4 * 2 + 2
+
+
+class ThreeDeep(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.short = nn.Sequential(nn.Conv2d(32, 8, 1), nn.Conv2d(8, 16, 3, padding=1))
+        self.long = nn.Sequential(nn.Conv2d(32, 8, 1), nn.Conv2d(8, 16, 3, padding=1), nn.Conv2d(16, 16, 3, padding=1))
+
+    def forward(self, x):
+        return torch.cat([self.short(x), self.long(x)], 1)
+
+
+def test_a_longer_branch_belongs_to_the_block_it_merges_in():
+    found = archscope.analyze(ThreeDeep(), (1, 32, 8, 8)).to_dict()
+    assert [(r["block"], r["branch"]) for r in found["bottlenecks"]["rows"]] == [("", "short"), ("", "long")]
+    assert [(r["block"], r["branch"]) for r in found["factorizations"]["rows"]] == [("", "long")]
+
+
+def test_a_fixed_pool_over_the_whole_map_is_global_pooling():
+    """googlenet-paper pools 7×7 with AvgPool2d(7), as Table 1 prints it."""
+    found = archscope.analyze("googlenet-paper").to_dict()
+    assert found["heads"]["classifier"]["kind"] == "global pool"
+    assert found["heads"]["classifier"]["alternative_params"] == 1024 * 7 * 7 * 1000 + 1000
+    assert found["receptive_fields"]["final"]["path"] == "inception5b"
+
+
+def test_whether_every_position_sees_the_whole_input():
+    """A window of r pixels starting P before the input: the first position sees [-P, r - P - 1], the
+    last [(n - 1)·j - P, …]; both must reach past the input's edges (224)."""
+    found = archscope.analyze("googlenet-torchvision").to_dict()["receptive_fields"]
+    [row] = [row for row in found["rows"] if row["path"] == "inception5b"]
+    r, j, p, n = row["receptive_field"][0], row["jump"][0], row["effective_padding"][0], row["output_size"][0]
+    assert (r, j, n) == (379, 32, 7)
+    assert (r - p >= 224 and (n - 1) * j - p <= 0) is found["final"]["covers_input"] is False
+    assert archscope.analyze("googlenet").to_dict()["receptive_fields"]["final"]["covers_input"]
+
+
+def test_stage_view_as_csv(capsys):
+    assert main(["summary", "googlenet", "--view", "stages", "--format", "csv"]) == 0
+    header = capsys.readouterr().out.splitlines()[0].split(",")
+    assert {"ch1x1", "ch3x3red", "pool_proj", "params"} <= set(header)

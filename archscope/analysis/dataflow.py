@@ -129,10 +129,18 @@ class DataFlow:
         return tensor
 
     def merge_after(self, tensor: int) -> OpCall | None:
-        """The concatenation or addition the result ``tensor`` flows into (through pass-throughs)."""
-        end = self.forward_through(tensor)
-        op = self.only_consumer(end)
-        return op if op is not None and op.op.startswith(MERGE_OPS) else None
+        """The concatenation or addition the result ``tensor`` flows into, through pass-throughs and
+        the further convolutions of its branch (each the only consumer of what it takes)."""
+        for _ in range(len(self.ops)):
+            op = self.only_consumer(self.forward_through(tensor))
+            if op is None:
+                return None
+            if op.op.startswith(MERGE_OPS):
+                return op
+            if not op.op.startswith(CONVOLUTION) or not op.outputs:
+                return None
+            tensor = op.outputs[0]
+        return None
 
     # -- module calls ---------------------------------------------------------------------------
     @cached_property

@@ -71,6 +71,29 @@ def _subtree_calls(flow: DataFlow, ops: set[int]) -> list:
     return [call for call in flow.calls[1:] if inside[call.index] and not inside.get(call.parent, False)]
 
 
+# Modules whose children their forward uses through functions, not calls (out_proj's weights).
+_CALLS_CHILDREN_FUNCTIONALLY = {"MultiheadAttention"}
+
+
+def _not_run(flow: DataFlow) -> list[dict]:
+    """The outermost modules with parameters of which nothing ran: not they, nor any module inside
+    them (a ``ModuleList`` is never called itself, its children are)."""
+    called = {call.path for call in flow.calls}
+    ran = called | {path.rpartition(".")[0] for path in called}
+    for path in list(ran):
+        while path:
+            path = path.rpartition(".")[0]
+            ran.add(path)
+    types = {info.path: info.type for info in flow.trace.modules}
+    found = []
+    for info in flow.trace.modules:
+        parent = info.path.rpartition(".")[0]
+        if (info.path and info.params and info.path not in ran and parent in ran
+                and types.get(parent) not in _CALLS_CHILDREN_FUNCTIONALLY):
+            found.append({"path": info.path, "type": info.type, "params": info.params})
+    return found
+
+
 def heads(flow: DataFlow, rows: list[dict], totals: dict, found: dict) -> dict:
     """``{"classifier", "auxiliary", "unused", ...}`` with each head's parameters and mult-adds."""
     by_index = {row["index"]: row for row in rows}
@@ -81,12 +104,7 @@ def heads(flow: DataFlow, rows: list[dict], totals: dict, found: dict) -> dict:
         row = by_index[call.index]
         auxiliary.append({"path": call.path, "type": call.type, "from": source,
                           "params": row["params"] if call.call == 0 else 0, "mult_adds": row["mult_adds"]})
-    called = {call.path for call in flow.calls}
-    unused = [
-        {"path": info.path, "type": info.type, "params": info.params}
-        for info in flow.trace.modules
-        if info.path not in called and info.params and info.path.rpartition(".")[0] in called
-    ]
+    unused = _not_run(flow)
     side_params = sum(head["params"] for head in auxiliary) + sum(module["params"] for module in unused)
     side_mult_adds = sum(head["mult_adds"] for head in auxiliary)
     params, mult_adds = totals["params"], totals["mult_adds"]

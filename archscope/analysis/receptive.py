@@ -118,6 +118,9 @@ def fields(flow: DataFlow) -> dict[int, Field | str | None]:
             if on_map and "adaptive" in op.op:
                 slide = _adaptive(op, dimensions)
                 result = base.through(*slide) if isinstance(slide, tuple) else slide
+            elif on_map and op.category == "pooling" and all(size == 1 for size in shape_out[2:]) and any(
+                    size > 1 for size in shape_in[2:]):
+                result = GLOBAL  # a pool over the whole map (AvgPool2d(7) on 7×7): global average pooling
             elif on_map and op.arguments and (slide := window(op, dimensions)) is not None:
                 result = base.through(*slide)
             elif op.op.startswith(CONVOLUTION) and op.arguments:
@@ -128,7 +131,7 @@ def fields(flow: DataFlow) -> dict[int, Field | str | None]:
                     len(shape_out) < len(shape_in) or tuple(shape_out[2:]) != tuple(shape_in[2:])):
                 result = GLOBAL  # a mean over the map (global average pooling)
             elif on_map and len(shape_out) == len(shape_in) and tuple(shape_out[2:]) != tuple(shape_in[2:]) and (
-                    op.category not in ("free", "concat_copy")):
+                    op.category != "free" and not op.op.startswith("aten.cat.")):
                 result = None  # resizes the map in a way archscope has no rule for
         found.update((tensor, result) for tensor in op.outputs)
     return found
@@ -148,11 +151,11 @@ def _window_of_call(flow: DataFlow, call) -> dict:
     return {"kernel": list(kernel), "stride": list(stride), "padding": list(padding)}
 
 
-def receptive_fields(flow: DataFlow) -> dict:
+def receptive_fields(flow: DataFlow, found: dict | None = None) -> dict:
     """``{"input_size", "rows", "final"}``: one row per main-path step (``DataFlow.main_calls``) that
     changes what the network sees: a layer sliding a window, a block, the step that turns global;
     ``final`` is the last map with more than one position."""
-    found = fields(flow)
+    found = fields(flow) if found is None else found
     spatial = [spec.shape[2:] for spec in flow.trace.inputs if len(spec.shape) >= 3]
     rows, was_global = [], False
     for call in flow.main_calls:
@@ -178,5 +181,9 @@ def receptive_fields(flow: DataFlow) -> dict:
         last = maps[-1]
         final = {"path": last["path"], "receptive_field": last["receptive_field"], "output_size": last["output_size"],
                  "input_size": size,
-                 "ratio": [r / s for r, s in zip(last["receptive_field"], size)] if size else None}
+                 "ratio": [r / s for r, s in zip(last["receptive_field"], size)] if size else None,
+                 # every position's window covers the input: the first ends past it, the last starts before it
+                 "covers_input": bool(size) and all(
+                     r - p >= s and (n - 1) * j - p <= 0 for r, p, s, n, j in zip(
+                         last["receptive_field"], last["effective_padding"], size, last["output_size"], last["jump"]))}
     return {"input_size": size, "rows": rows, "final": final}

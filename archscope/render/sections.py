@@ -7,6 +7,8 @@ A section is ``{"id", "title", "paragraphs", "tables": [{"caption", "headers", "
 
 from __future__ import annotations
 
+from math import prod
+
 from archscope.analysis.heads import head_rows
 from archscope.render import numbers
 
@@ -35,6 +37,10 @@ def _size(values) -> str:
     if not values:
         return "–"
     return str(values[0]) if len(set(values)) == 1 else "×".join(map(str, values))
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _table(caption: str, headers: list[str], numeric_from: int, rows: list[dict]) -> dict:
@@ -87,7 +93,7 @@ def bottleneck_section(document: dict) -> dict:
                 _k(row["output_size"]), *_cost_cells(row), "–" if ninth is None else f"{ninth:.1f}"]
 
     def subtotal(block, label):
-        return [label, f"{block['paths']} paths", "", "", "", "", "", *_cost_cells(block), ""]
+        return [label, _plural(block["paths"], "path"), "", "", "", "", "", *_cost_cells(block), ""]
 
     paragraphs = [
         "Every convolution with a kernel larger than 1×1 fed by a 1×1 convolution that reduces channels "
@@ -99,7 +105,7 @@ def bottleneck_section(document: dict) -> dict:
     tables, total = [], found["total"]
     if found["rows"]:
         paragraphs.append(
-            f"In total the {total['paths']} reduced paths hold {numbers.count(total['actual_weights'])} weights where "
+            f"In total the {_plural(total['paths'], 'reduced path')} hold {numbers.count(total['actual_weights'])} weights where "
             f"direct convolutions would hold {numbers.count(total['direct_weights'])} (ratio {_ratio(total['weights_ratio'])}), "
             f"and cost {numbers.compact(total['actual_mult_adds'])} mult-adds instead of "
             f"{numbers.compact(total['direct_mult_adds'])} ({_saved(total['mult_adds_ratio'])} saved).")
@@ -143,7 +149,7 @@ def _one_ninth(found: dict) -> list[str]:
         "002_d688ab58815c14bf.txt says the version with 1×1 reductions holds \"only 1/9 of the parameters\" of the "
         f"one without. Weights ratio per block here: {per_block}. The claim holds for {len(holds)} of "
         f"{len(rows)} paths; a path holds 1/9 exactly when reduced to r = C_in·K / (9·(C_in + K)) channels, "
-        "K = Σ k²·C_out over the convolutions it feeds (last column): the reductions would have to be that narrow."]
+        "K = Σ (kernel area)·C_out over the convolutions it feeds (last column): the reductions would have to be that narrow."]
 
 
 def _counterfactual_text(model: str, found: dict) -> str:
@@ -179,7 +185,7 @@ def factorization_section(document: dict) -> dict:
                 _k(row["output_size"]), *_cost_cells(row), _saved(row["equal_channels_ratio"])]
 
     def subtotal(block, label):
-        return [label, f"{block['paths']} pairs", "", "", "", "", "", "", "", *_cost_cells(block), ""]
+        return [label, _plural(block["paths"], "pair"), "", "", "", "", "", "", "", *_cost_cells(block), ""]
 
     paragraphs = [
         "A convolution followed only by another (through batch norm and activations; neither 1×1, the first of "
@@ -192,6 +198,12 @@ def factorization_section(document: dict) -> dict:
     rows = found["rows"]
     if rows:
         paragraphs.append(_paper_statement(rows))
+        strided = [row for row in rows if row["saved_mult_adds"] < 0]
+        if strided:
+            paragraphs.append(
+                f"A pair whose second convolution has a stride ({len(strided)} here: negative mult-adds saved) may "
+                "save weights yet cost more mult-adds than the single kernel: its first convolution runs at the larger "
+                "input size, where the single kernel would run only at the smaller output size.")
         tables.append(_table("Factorized convolutions", headers, 5, _with_subtotals(found, cells, subtotal)))
     else:
         paragraphs.append("This model has no factorized convolutions.")
@@ -212,7 +224,7 @@ def _paper_statement(rows: list[dict]) -> str:
         exact = sum(abs(row["weights_ratio"] - row["equal_channels_ratio"]) < 1e-9 for row in matching)
         label = "5×5 → two 3×3" if kind == "stacked" else "3×3 → 1×3 + 3×1"
         span = f"{saved[0]:.1%}" if len(saved) == 1 else f"{saved[0]:.1%} to {saved[-1]:.1%}"
-        parts.append(f"for {label} it states {stated}: here {len(matching)} such pairs save {span} of the weights, "
+        parts.append(f"for {label} it states {stated}: here {_plural(len(matching), 'such pair')} save {span} of the weights, "
                      f"{exact} of them exactly {stated} (equal channel counts)")
     counted = {id(row) for row in rows if row["kind"] in ("stacked", "asymmetric") and row["replaces"] in ([5, 5], [3, 3])}
     for kind, label in (("asymmetric", "other asymmetric pairs (1×n + n×1 for an n×n: 1 − 2/n with equal channels)"),
@@ -223,6 +235,8 @@ def _paper_statement(rows: list[dict]) -> str:
             saved = sorted({round(1 - row["weights_ratio"], 3) for row in others})
             span = f"{saved[0]:.1%}" if len(saved) == 1 else f"{saved[0]:.1%} to {saved[-1]:.1%}"
             parts.append(f"{len(others)} {label} save {span}")
+    if not any(row["kind"] == "asymmetric" and row["replaces"] == [3, 3] for row in rows):
+        parts.append("no 3×3 is factorized into 1×3 then 3×1 in sequence, the case of the paper's 33%")
     statement = ("The Inception-v3 paper (Szegedy et al. 2015, sections 3.1 and 3.2) counts savings with every channel "
                  "count equal (the last column): ")
     return statement + ("; ".join(parts) + "." if parts else "This model has neither of its two examples.") + (
@@ -257,8 +271,13 @@ def receptive_section(document: dict) -> dict:
     final = found["final"]
     if final and final["input_size"]:
         ratio = max(final["ratio"])
-        how = ("so each of its positions sees the whole input, its windows reaching into the padding" if ratio >= 1
-               else f"so each of its positions sees {ratio:.0%} of the input's extent")
+        if final["covers_input"]:
+            how = "and every one of its positions sees the whole input, its windows reaching into the padding"
+        elif ratio >= 1:
+            how = ("yet its windows sit apart by the effective stride, so a position near a corner sees only part "
+                   "of the input")
+        else:
+            how = f"so each of its positions sees {ratio:.0%} of the input's extent"
         paragraphs.append(
             f"The final feature map ({final['path'] or '(model)'}, {_k(final['output_size'])}) has a receptive field "
             f"of {_k(final['receptive_field'])} pixels at a {_k(final['input_size'])} input: {ratio:.2f} times its "
@@ -275,19 +294,19 @@ def heads_section(document: dict) -> dict:
     paragraphs = []
     classifier = found["classifier"]
     if classifier:
-        c, h, w = (classifier["map"] + [1, 1])[:3]
+        c, inputs, shown = classifier["map"][0], prod(classifier["map"]), "×".join(map(str, classifier["map"]))
         if classifier["kind"] == "global pool":
             paragraphs.append(
-                f"Global average pooling turns the final {c}×{h}×{w} map into {c} values, so the classifier after it "
+                f"Global average pooling turns the final {shown} map into {c} values, so the classifier after it "
                 f"({classifier['layer'] or 'none: the pooled map is the output'}) holds "
                 f"{numbers.count(classifier['params'])} parameters; a fully connected layer over the flattened map "
-                f"({numbers.count(c * h * w)} inputs) would hold {numbers.count(classifier['alternative_params'])}"
+                f"({numbers.count(inputs)} inputs) would hold {numbers.count(classifier['alternative_params'])}"
                 + (f", {classifier['alternative_params'] / classifier['params']:.1f} times as many"
                    if classifier["params"] else "")
                 + ". This is Network in Network's argument for global average pooling (004_e5b077b9335f20e2.txt, §1.2).")
         else:
             paragraphs.append(
-                f"The classifier ({classifier['layer']}) is fully connected over the flattened {c}×{h}×{w} map: "
+                f"The classifier ({classifier['layer']}) is fully connected over the flattened {shown} map: "
                 f"{numbers.count(classifier['params'])} parameters. Global average pooling first would leave it "
                 f"{numbers.count(classifier['alternative_params'])} (Network in Network's argument, "
                 "004_e5b077b9335f20e2.txt, §1.2).")
