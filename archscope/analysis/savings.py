@@ -57,12 +57,14 @@ class Conv:
 
 
 def conv_of(op: OpCall | None) -> Conv | None:
-    """The convolution an op is, when it is an ordinary (not transposed, ungrouped) one."""
+    """The convolution an op is, when it is an ordinary one (not transposed, grouped or dilated: a
+    dilated kernel covers more than its size, so it factorizes no kernel of that size)."""
     if op is None or not op.op.startswith(CONVOLUTION) or len(op.input_shapes) < 2:
         return None
     arguments = dict(op.arguments)
     groups = arguments.get("groups", 1)
-    if arguments.get("transposed") or groups != 1:
+    dilated = any(step != 1 for step in arguments.get("dilation", ()))
+    if arguments.get("transposed") or groups != 1 or dilated:
         return None
     x, weight, out = op.input_shapes[0], op.input_shapes[1], op.output_shapes[0]
     return Conv(op, x[1], out[1], tuple(weight[2:]), tuple(arguments.get("stride", ())), groups,

@@ -43,6 +43,14 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
+def _span(savings: list[float]) -> str:
+    """A range of savings as weights held: "10.0% fewer", "704.0% more to 28.0% fewer"."""
+    def one(value: float) -> str:
+        return f"{value:.1%} fewer" if value >= 0 else f"{-value:.1%} more"
+    values = sorted(set(savings))
+    return one(values[0]) if len(values) == 1 else f"{one(values[0])} to {one(values[-1])}"
+
+
 def _table(caption: str, headers: list[str], numeric_from: int, rows: list[dict]) -> dict:
     return {"caption": caption, "headers": headers, "numeric": [i >= numeric_from for i in range(len(headers))],
             "rows": rows}
@@ -220,11 +228,10 @@ def _paper_statement(rows: list[dict]) -> str:
                     and (kernels is None or row["kernels"] == kernels)]
         if not matching:
             continue
-        saved = sorted({round(1 - row["weights_ratio"], 3) for row in matching})
+        span = _span([round(1 - row["weights_ratio"], 3) for row in matching])
         exact = sum(abs(row["weights_ratio"] - row["equal_channels_ratio"]) < 1e-9 for row in matching)
         label = "5×5 → two 3×3" if kind == "stacked" else "3×3 → 1×3 + 3×1"
-        span = f"{saved[0]:.1%}" if len(saved) == 1 else f"{saved[0]:.1%} to {saved[-1]:.1%}"
-        parts.append(f"for {label} it states {stated}: here {_plural(len(matching), 'such pair')} save {span} of the weights, "
+        parts.append(f"for {label} it states {stated}: here {_plural(len(matching), 'such pair')} hold {span} weights, "
                      f"{exact} of them exactly {stated} (equal channel counts)")
     counted = {id(row) for row in rows if row["kind"] in ("stacked", "asymmetric") and row["replaces"] in ([5, 5], [3, 3])}
     for kind, label in (("asymmetric", "other asymmetric pairs (1×n + n×1 for an n×n: 1 − 2/n with equal channels)"),
@@ -232,9 +239,7 @@ def _paper_statement(rows: list[dict]) -> str:
                         ("parallel", "side-by-side 1×n ∥ n×1 pairs (not the paper's sequential case)")):
         others = [row for row in rows if row["kind"] == kind and id(row) not in counted]
         if others:
-            saved = sorted({round(1 - row["weights_ratio"], 3) for row in others})
-            span = f"{saved[0]:.1%}" if len(saved) == 1 else f"{saved[0]:.1%} to {saved[-1]:.1%}"
-            parts.append(f"{len(others)} {label} save {span}")
+            parts.append(f"{len(others)} {label} hold {_span([round(1 - row['weights_ratio'], 3) for row in others])} weights")
     if not any(row["kind"] == "asymmetric" and row["replaces"] == [3, 3] for row in rows):
         parts.append("no 3×3 is factorized into 1×3 then 3×1 in sequence, the case of the paper's 33%")
     statement = ("The Inception-v3 paper (Szegedy et al. 2015, sections 3.1 and 3.2) counts savings with every channel "
