@@ -71,10 +71,6 @@ def conv_of(op: OpCall | None) -> Conv | None:
                 tuple(out[2:]), x[0])
 
 
-def kernel_text(kernel) -> str:
-    return "×".join(map(str, kernel))
-
-
 class _Naming:
     """Where a finding sits: the block whose concatenation or addition it feeds, and its branch."""
 
