@@ -6,6 +6,7 @@ from functools import cached_property
 
 from archscope.analysis import flops_by_category, layer_rows, stage_table, totals, uncounted, weighted_depth
 from archscope.analysis.conventions import convention_totals
+from archscope.analysis.dataflow import DataFlow
 from archscope.analysis.reconcile import linear_in_batch, reconcile
 from archscope.errors import ForwardError, UsageError
 from archscope.inputs import validate_input_size
@@ -29,7 +30,8 @@ class Analysis:
         self.totals, self.convention_components = convention_totals(trace, self.own_totals, convention)
         self.flops_by_category = flops_by_category(trace)
         self.uncounted = uncounted(trace)
-        self.stages = stage_table(trace, self.rows)
+        self.dataflow = DataFlow(trace)  # its graph-wide answers are computed on first use
+        self.stages = stage_table(self.dataflow, self.rows)
         self.depth = weighted_depth(trace)
 
     @property
@@ -42,12 +44,6 @@ class Analysis:
         return _frame(self.rows)
 
     # -- what the design saves (analysis/savings.py, receptive.py, heads.py): computed on first use
-    @cached_property
-    def dataflow(self):
-        from archscope.analysis.dataflow import DataFlow
-
-        return DataFlow(self.trace)
-
     @cached_property
     def savings(self) -> dict:
         """``{"bottlenecks", "factorizations", "receptive_fields", "heads"}`` as JSON-ready dicts."""

@@ -30,16 +30,22 @@ class DataFlow:
         self.trace = trace
         self.ops = trace.ops
         self.calls = trace.layers
-        self.producer: dict[int, OpCall] = {}
-        self.consumers: dict[int, list[OpCall]] = {}
-        for op in self.ops:
-            self.producer.update((tensor, op) for tensor in op.outputs)
-            for tensor in dict.fromkeys(op.inputs):
-                self.consumers.setdefault(tensor, []).append(op)
         self.sources = {spec.tensor_id for spec in trace.inputs}
         root = trace.layers[0] if trace.layers else None
         self.outputs = [spec.tensor_id for spec in root.outputs] if root and root.outputs else []
         self.sink = self.outputs[0] if self.outputs else None  # the main output: a model's logits
+
+    @cached_property
+    def producer(self) -> dict[int, OpCall]:
+        return {tensor: op for op in self.ops for tensor in op.outputs}
+
+    @cached_property
+    def consumers(self) -> dict[int, list[OpCall]]:
+        found: dict[int, list[OpCall]] = {}
+        for op in self.ops:
+            for tensor in dict.fromkeys(op.inputs):
+                found.setdefault(tensor, []).append(op)
+        return found
 
     # -- reachability ---------------------------------------------------------------------------
     def _forward(self, tensors) -> set[int]:

@@ -13,7 +13,8 @@ lone 1×1 convolution followed by a convolution is one row, as Table 1 prints "c
 
 from __future__ import annotations
 
-from archscope.records import LayerCall, Trace
+from archscope.analysis.dataflow import DataFlow
+from archscope.records import LayerCall
 
 # Words of the papers' tables for torch's layers; any other class keeps its own name.
 KINDS = {
@@ -50,18 +51,13 @@ def _kind(type_name: str) -> str:
 
 
 class _Calls:
-    """The call tree and the producers of tensors, for walking a trace's data flow."""
+    """The call tree (``DataFlow``'s) and each module's attributes, for walking a stage's branches."""
 
-    def __init__(self, trace: Trace) -> None:
-        self.trace = trace
-        self.children: dict[int, list[LayerCall]] = {}
-        for layer in trace.layers:
-            if layer.parent is not None:
-                self.children.setdefault(layer.parent, []).append(layer)
-        self.attributes = {info.path: dict(info.attributes) for info in trace.modules}
-        self.own_ops: dict[int, list] = {}
-        for op in trace.ops:
-            self.own_ops.setdefault(op.layer, []).append(op)
+    def __init__(self, flow: DataFlow) -> None:
+        self.trace = flow.trace
+        self.children = flow.children
+        self.own_ops = flow.own_ops
+        self.attributes = {info.path: dict(info.attributes) for info in flow.trace.modules}
 
     def leaves(self, layer: LayerCall) -> list[LayerCall]:
         below = self.children.get(layer.index)
@@ -235,9 +231,10 @@ def _merge_reduce_rows(rows: list[dict]) -> list[dict]:
     return merged
 
 
-def stage_table(trace: Trace, rows: list[dict]) -> dict:
+def stage_table(flow: DataFlow, rows: list[dict]) -> dict:
     """``{"layout": "inception-v1" | "stages", "rows": [...]}``; numbers only, formatting is render's."""
-    calls = _Calls(trace)
+    trace = flow.trace
+    calls = _Calls(flow)
     root = trace.layers[0]
     by_index = {row["index"]: row for row in rows}
     batch = trace.inputs[0].shape[0] if trace.inputs and trace.inputs[0].shape else 1
