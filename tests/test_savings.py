@@ -313,15 +313,27 @@ def test_a_fixed_pool_over_the_whole_map_is_global_pooling():
     assert found["receptive_fields"]["final"]["path"] == "inception5b"
 
 
-def test_whether_every_position_sees_the_whole_input():
-    """A window of r pixels starting P before the input: the first position sees [-P, r - P - 1], the
-    last [(n - 1)·j - P, …]; both must reach past the input's edges (224)."""
-    found = archscope.analyze("googlenet-torchvision").to_dict()["receptive_fields"]
-    [row] = [row for row in found["rows"] if row["path"] == "inception5b"]
-    r, j, p, n = row["receptive_field"][0], row["jump"][0], row["effective_padding"][0], row["output_size"][0]
-    assert (r, j, n) == (379, 32, 7)
-    assert (r - p >= 224 and (n - 1) * j - p <= 0) is found["final"]["covers_input"] is False
-    assert archscope.analyze("googlenet").to_dict()["receptive_fields"]["final"]["covers_input"]
+def test_googlenet_receptive_fields_by_hand():
+    """r += (k - 1)·j, P += p·j, j *= s along the stem; a block adds its widest branch: (5 - 1)·j for
+    the 5×5 (pad 2), (3 - 1)·j for torchvision's 3×3 in its place (pad 1)."""
+    def walk(steps):
+        r, j, p = 1, 1, 0
+        for k, s, pad in steps:
+            r, p, j = r + (k - 1) * j, p + pad * j, j * s
+        return r, j, p
+
+    stem = [(7, 2, 3), (3, 2, 0), (1, 1, 0), (3, 1, 1), (3, 2, 0)]  # conv1, maxpool1, conv2, conv3, maxpool2
+    block5, block3, pool = (5, 1, 2), (3, 1, 1), (3, 2, 0)
+    paper = stem + [block5] * 2 + [pool] + [block5] * 5 + [pool] + [block5] * 2
+    torchvision = stem + [block3] * 2 + [pool] + [block3] * 5 + [(2, 2, 0)] + [block3] * 2  # its maxpool4 is 2×2
+    for name, steps in (("googlenet", paper), ("googlenet-torchvision", torchvision)):
+        r, j, p = walk(steps)
+        found = archscope.analyze(name).to_dict()["receptive_fields"]
+        [row] = [row for row in found["rows"] if row["path"] == "inception5b"]
+        assert (row["receptive_field"], row["jump"], row["effective_padding"]) == ([r, r], [j, j], [p, p])
+        # every position sees the whole 224 input: the first window ends past it, the last starts before it
+        assert found["final"]["covers_input"] == (r - p >= 224 and 6 * j - p <= 0)
+    assert walk(paper)[0] == 715 and walk(torchvision) == (379, 32, 167)  # 379 - 167 < 224: corners see part
 
 
 def test_stage_view_as_csv(capsys):
