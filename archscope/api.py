@@ -244,4 +244,33 @@ def counters(model, input_size=None, *, analysis: Analysis | None = None) -> dic
     return reconcile(analysis.trace, analysis.own_totals, single, runs)
 
 
-__all__ = ["Analysis", "UsageError", "analyze", "counters"]
+def check(models: list[str] | None = None, *, analysis: Analysis | None = None) -> list:
+    """The verdict on every claim (archscope/claims/*.toml) about ``models`` (None: the whole zoo), in
+    file order. Each model is traced once per input and options its claims name; ``analysis``, when
+    it is a zoo model's analysis at default options, serves the claims made at its input."""
+    from archscope import zoo
+    from archscope.claims.check import judge
+    from archscope.claims.load import load_all
+
+    unknown = sorted(set(models or ()) - set(zoo.names()))
+    if unknown:
+        raise UsageError(f"unknown model {', '.join(map(repr, unknown))}; see archscope list")
+    claims = [claim for claim in load_all() if models is None or claim.model in models]
+    traced: dict[tuple, Analysis] = {}
+    if analysis is not None:
+        traced[(analysis.trace.model, tuple(spec.shape for spec in analysis.trace.inputs), ())] = analysis
+    verdicts = []
+    for claim in claims:
+        shapes = claim.input or tuple(map(tuple, zoo.entry(claim.model).default_input))
+        if not claim.checkable:
+            verdicts.append(judge(claim, None, shapes))
+            continue
+        key = (claim.model, shapes, claim.options)
+        if key not in traced:
+            module = zoo.build(claim.model, device=Device.META.value, **dict(claim.options))
+            traced[key] = analyze(module, [list(shape) for shape in shapes], name=claim.model)
+        verdicts.append(judge(claim, traced[key], shapes))
+    return verdicts
+
+
+__all__ = ["Analysis", "UsageError", "analyze", "check", "counters"]

@@ -63,7 +63,15 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--device", choices=[d.value for d in Device], default=Device.META.value)
     report.add_argument("--no-counters", action="store_true",
                         help="leave out the Counters section (torchinfo, fvcore and FlopCounterMode run for real)")
-    for sub in (listing, summary, report):
+    check = commands.add_parser(
+        "check", help="check what articles, papers and documentation state against the models",
+        description="Verdict on every claim (archscope/claims/*.toml) about the given models: reproduced, "
+                    "contradicted or not checkable. Exit status 1 when a verdict differs from the one the "
+                    "claim expects.")
+    check.add_argument("models", metavar="MODEL", nargs="*", help="zoo names")
+    check.add_argument("--all", action="store_true", help="every claim about every zoo model")
+    check.add_argument("--format", choices=[Format.TEXT.value, Format.JSON.value], default=Format.TEXT.value)
+    for sub in (listing, summary, report, check):
         sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     return parser
 
@@ -174,7 +182,22 @@ def run_report(args) -> int:
     return 0
 
 
-COMMANDS = {"list": run_list, "summary": run_summary, "report": run_report}
+def run_check(args) -> int:
+    from archscope.api import check
+    from archscope.errors import UsageError
+    from archscope.render.claims import check_text
+
+    if args.all == bool(args.models):
+        raise UsageError("give one or more MODELs or --all (not both)")
+    records = [verdict.to_dict() for verdict in check(None if args.all else args.models)]
+    if args.format == Format.JSON.value:
+        sys.stdout.write(json.dumps({"claims": records}, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(check_text(records))
+    return 0 if all(record["as_expected"] for record in records) else 1
+
+
+COMMANDS = {"list": run_list, "summary": run_summary, "report": run_report, "check": run_check}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -128,3 +128,12 @@ def totals(trace: Trace, rows: list[dict]) -> dict[str, int]:
         "flops": sum(op.flops for op in trace.ops),
         **memory(trace, rows),
     }
+
+
+def shown_params(row: dict, depth: int) -> int | None:
+    """The Param # torchinfo shows for ``row`` in a table cut at ``depth``: the call's whole subtree at
+    the cut or on a leaf, its own parameters above the cut (so each column adds up to the total);
+    None for a later call of a module with parameters, which torchinfo shows as "(recursive)"."""
+    if row["call"] > 0 and row["params"]:
+        return None
+    return row["params"] if row["depth"] == depth or row["is_leaf"] else row["self_params"]

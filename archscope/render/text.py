@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 
+from archscope.analysis.totals import shown_params
 from archscope.render import numbers
 
 COLUMNS = ("Layer (type:depth-idx)", "Output Shape", "Param #", "Mult-Adds")
@@ -36,10 +37,8 @@ def table_cells(document: dict, depth: int) -> list[tuple[str, str, str, str]]:
     cells = []
     for row, whole in visible_rows(document, depth):
         counters[row["depth"]] = counters.get(row["depth"], 0) + 1
-        if row["call"] > 0 and row["params"]:
-            params = "(recursive)"
-        else:
-            params = numbers.count_or_dash(row["params"] if whole else row["self_params"])
+        shown = shown_params(row, depth)
+        params = "(recursive)" if shown is None else numbers.count_or_dash(shown)
         mult_adds = numbers.count_or_dash(row["mult_adds"] if whole else row["self_mult_adds"])
         output = numbers.shape(row["output_shape"])
         if len(row["output_shapes"]) > 1:

@@ -1,0 +1,115 @@
+"""What a stated figure stands for: "31.82 G" is every value in [31.815, 31.825) × 10^9.
+
+Arithmetic is exact (``Fraction``), so a boundary such as 31.825 × 10^9 is not blurred by floats.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+# A suffix and the power of the source's base (10^3 or 2^10) it multiplies by.
+BASE_POWERS = {"K": 1, "k": 1, "M": 2, "G": 3, "T": 4}
+WORD_FACTORS = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "万": 10**4, "亿": 10**8, "MB": 10**6}
+BASES = {"si": 1000, "binary": 1024}
+
+NUMBER = re.compile(r"^\s*(?P<digits>[0-9][0-9,]*(?:\.[0-9]+)?)\s*(?P<unit>[A-Za-z万亿]+)?\s*$")
+FRACTION = re.compile(r"^\s*(?P<top>[0-9]+)\s*/\s*(?P<bottom>[0-9]+)\s*$")
+PERCENT = re.compile(r"^\s*(?P<digits>[0-9]+(?:\.[0-9]+)?)\s*%\s*$")
+SHAPE_SEPARATORS = re.compile(r"\s*[×xX*,]\s*")
+
+
+@dataclass(frozen=True)
+class Interval:
+    """The values a stated figure admits: ``low <= v < high`` (``v <= high`` when ``closed``)."""
+
+    low: Fraction | None  # None: unbounded
+    high: Fraction | None
+    closed: bool = False
+
+    def __contains__(self, value) -> bool:
+        value = Fraction(value)
+        if self.low is not None and value < self.low:
+            return False
+        if self.high is None:
+            return True
+        return value <= self.high if self.closed else value < self.high
+
+    def describe(self) -> str:
+        def number(value: Fraction) -> str:
+            return f"{int(value):,}" if value.denominator == 1 else f"{float(value):,.6g}"
+
+        if self.low is not None and self.low == self.high:
+            return number(self.low)
+        if self.low is None:
+            return f"below {number(self.high)}"
+        if self.high is None:
+            return f"above {number(self.low)}"
+        return f"[{number(self.low)}, {number(self.high)}{']' if self.closed else ')'}"
+
+
+def _unit_factor(unit: str | None, units: str) -> int:
+    if unit is None:
+        return 1
+    if unit in WORD_FACTORS:
+        return WORD_FACTORS[unit]
+    if unit in BASE_POWERS:
+        return BASES[units] ** BASE_POWERS[unit]
+    raise ValueError(f"unknown unit {unit!r} (known: {', '.join([*BASE_POWERS, *WORD_FACTORS])})")
+
+
+def value_interval(stated, units: str = "si", tolerance: float = 0.0, relation: str = "equal") -> Interval:
+    """The interval a stated number stands for (see claims/README.md); ValueError when unreadable."""
+    if isinstance(stated, bool) or not isinstance(stated, (int, float, str)):
+        raise ValueError(f"stated value {stated!r} is not a number")
+    text = str(stated)
+    if (match := FRACTION.match(text)) is not None:
+        if int(match["bottom"]) == 0:
+            raise ValueError(f"stated value {text!r} divides by zero")
+        centre, half = Fraction(int(match["top"]), int(match["bottom"])), Fraction(0)
+    elif (match := PERCENT.match(text)) is not None:
+        centre, half = Fraction(match["digits"]) / 100, Fraction(0)
+    elif (match := NUMBER.match(text)) is not None:
+        digits = match["digits"].replace(",", "")
+        factor = _unit_factor(match["unit"], units)
+        decimals = len(digits.partition(".")[2])
+        centre = Fraction(digits) * factor
+        # an exact count: the integer itself; a rounded figure: half a unit of its last digit either side
+        half = Fraction(0) if (decimals == 0 and factor == 1) else Fraction(factor, 2 * 10**decimals)
+    else:
+        raise ValueError(f"stated value {text!r} is not a number such as 13,385,816, '31.82 G', '1/9' or '28%'")
+    if relation == "below":
+        return Interval(None, centre)
+    if relation == "above":
+        return Interval(centre, None, closed=True)
+    widen = centre * Fraction(str(tolerance))
+    if half == 0:
+        return Interval(centre - widen, centre + widen, closed=True)
+    return Interval(centre - half - widen, centre + half + widen)
+
+
+def parse_shape(stated) -> tuple[int, ...]:
+    """``[20, 1000]``, ``"64×56×56"``, ``"1x28x28"`` or ``"[20, 64, 28, 28]"`` as a tuple of ints."""
+    if isinstance(stated, list):
+        parts = stated
+    elif isinstance(stated, str):
+        parts = [part for part in SHAPE_SEPARATORS.split(stated.strip().strip("[]()")) if part]
+    else:
+        raise ValueError(f"stated shape {stated!r} is not a list or a string such as '64×56×56'")
+    try:
+        shape = tuple(int(part) for part in parts)
+    except (TypeError, ValueError):
+        raise ValueError(f"stated shape {stated!r} has a part that is not an integer") from None
+    if not shape or any(size < 0 for size in shape):
+        raise ValueError(f"stated shape {stated!r} is empty or negative")
+    return shape
+
+
+def parse_sizes(stated) -> tuple[int, ...]:
+    """An attribute such as a kernel size: ``3``, ``"3×3"``, ``[3, 3]``."""
+    if isinstance(stated, bool):
+        raise ValueError(f"stated value {stated!r} is not a size")
+    if isinstance(stated, int):
+        return (stated,)
+    return parse_shape(stated)
