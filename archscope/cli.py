@@ -128,7 +128,7 @@ def run_summary(args) -> int:
 def _report_one(model, input_size, args, out) -> dict:
     """Trace, render and write one report; its directory and analysis document (for the zoo index)."""
     from archscope import zoo
-    from archscope.api import analyze, counters, versions
+    from archscope.api import analyze, check, counters, versions
     from archscope.output import write_directory
     from archscope.render.report import report_files
 
@@ -136,7 +136,10 @@ def _report_one(model, input_size, args, out) -> dict:
     for notice in analysis.trace.notices:
         print(f"archscope: {notice}", file=sys.stderr)
     document = analysis.to_dict(counterfactual=True)
-    entry = zoo.entry(model).to_dict() if isinstance(model, str) and model in zoo.names() else None
+    in_zoo = isinstance(model, str) and model in zoo.names()
+    entry = zoo.entry(model).to_dict() if in_zoo else None
+    if in_zoo:  # each claim at its own input: the report's analysis serves those made at the report's
+        document["claims"] = [verdict.to_dict() for verdict in check([model], analysis=analysis)]
     reconciled = None if args.no_counters else counters(model, input_size, analysis=analysis)
     files = report_files(document, entry, versions(), depth=args.depth, counters=reconciled)
     directory = out / _directory_name(document["model"])
@@ -169,16 +172,18 @@ def run_report(args) -> int:
         print(f"archscope: wrote {written}/index.md and index.html", file=sys.stderr)
         return 0
     from archscope.output import write_file
-    from archscope.render.report import index_files
+    from archscope.render.report import claims_files, index_files
 
     reports, names = [], zoo.names()
     for number, name in enumerate(names, 1):
         started = time.perf_counter()
         reports.append(_report_one(name, None, args, out))
         print(f"archscope: [{number}/{len(names)}] {name} {time.perf_counter() - started:.1f} s", file=sys.stderr)
-    for file_name, text in index_files(reports).items():
+    records = [record for report in reports for record in report["document"].get("claims", [])]
+    for file_name, text in {**index_files(reports), **claims_files(records)}.items():
         write_file(out / file_name, text)
-    print(f"archscope: wrote {len(names)} reports and {out}/index.md, index.html", file=sys.stderr)
+    print(f"archscope: wrote {len(names)} reports, {out}/index.md, index.html, claims.md and claims.html",
+          file=sys.stderr)
     return 0
 
 

@@ -163,9 +163,12 @@ def _same_sizes(stated: tuple, computed: tuple) -> bool:
 
 def _same_shape(stated: tuple, computed: tuple, layout: str = "NCHW") -> bool:
     """A shape stated without its batch dimension ("64×56×56") is compared per sample; one stated
-    height × width × channels ("112x112x64", layout HWC) against the per-sample (C, H, W)."""
+    height × width × channels ("112x112x64", layout HWC) against the per-sample (C, H, W); with
+    layout map, a computed (N, C) vector against a stated C×1×1 map."""
     if layout == "HWC":
         return len(computed) == 4 and stated == (*computed[2:], computed[1])
+    if layout == "map" and len(computed) == 2:  # a C×1×1 map with or without its batch dimension
+        return stated in ((*computed, 1, 1), (computed[1], 1, 1))
     return stated == computed or (len(stated) == len(computed) - 1 and stated == computed[1:])
 
 
@@ -223,17 +226,19 @@ def judge(claim: Claim, analysis, input_shapes) -> Verdict:
         layout = claim.locator.get("layout", "NCHW")
         holds, shown = _same_shape(admitted, computed, layout), list(computed)
         range_text = str(list(admitted)) + (" (height, width, channels)" if layout == "HWC" else "")
-    elif claim.quantity in ("attribute", "window", "receptive_field"):
-        holds, shown = _same_sizes(admitted, _sizes(computed)), list(_sizes(computed))
-        range_text = "×".join(map(str, admitted))
     elif claim.quantity == "row":
         shape, params = admitted
         holds = _same_shape(shape, computed[0]) and computed[1] is not None and computed[1] in params
         shown, range_text = [list(computed[0]), computed[1]], f"{list(shape)}, params {params.describe()}"
+    elif isinstance(admitted, tuple):  # sizes: a kernel, a stride, a receptive field
+        sizes = _sizes(computed)
+        holds = _same_sizes(admitted, sizes)
+        shown = list(sizes * len(admitted) if len(sizes) == 1 else sizes)
+        range_text = "×".join(map(str, admitted))
     else:
         interval: Interval = admitted
-        holds, range_text = computed in interval, interval.describe()
-        shown = computed if isinstance(computed, int) else float(Fraction(computed))
+        holds, range_text = not isinstance(computed, (tuple, bool)) and computed in interval, interval.describe()
+        shown = computed if isinstance(computed, (int, float, tuple)) else float(Fraction(computed))
     verdict = "reproduced" if holds else "contradicted"
     if verdict == claim.expected:
         explanation = claim.explanation

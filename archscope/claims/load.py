@@ -41,7 +41,9 @@ NOT_CHECKABLE = {
 COMMON = {"id", "model", "input", "options", "where", "words", "quantity", "stated", "expected", "explanation",
           "tolerance", "relation", "units", "call"}
 EXTRA = {"layer", "output", "depth", "name", "type", "layout"}
-LAYOUTS = ("NCHW", "HWC")  # how a stated shape orders its dimensions: as PyTorch does, or height, width, channels
+# How a stated shape is written: as PyTorch's (N)CHW; height × width × channels; or "map", Table 1's
+# habit of writing a vector of C values as a C×1×1 map.
+LAYOUTS = ("NCHW", "HWC", "map")
 
 
 class ClaimFileError(ArchscopeError):
@@ -177,8 +179,13 @@ def expectation(claim: Claim):
         return None
     if claim.quantity in ("output_shape", "input_shape"):
         return values.parse_shape(stated)
-    if claim.quantity in ("attribute", "window", "receptive_field"):
+    if claim.quantity in ("window", "receptive_field"):
         return values.parse_sizes(stated)
+    if claim.quantity == "attribute":  # a size (kernel 3×3, stride 2) or a figure (dropout 0.4, "40%")
+        try:
+            return values.parse_sizes(stated)
+        except ValueError:
+            return values.value_interval(stated, claim.units, claim.tolerance, claim.relation)
     if claim.quantity == "row":
         if not isinstance(stated, dict) or set(stated) != {"shape", "params"}:
             raise ValueError("a row is stated as { shape = [...], params = \"12,416\" } (params \"--\" when empty)")
@@ -210,9 +217,14 @@ def load_file(path: Path, models: dict[str, tuple[str, ...]]) -> list[Claim]:
     return [_claim(entry, source, line, models) for entry, line in zip(entries, lines)]
 
 
+def load_all(directory: Path | None = None) -> tuple[Claim, ...]:
+    """Every claim of every file in ``directory`` (default: the package's), files in name order; ids
+    unique across them."""
+    return _load_directory(Path(directory or DIRECTORY).resolve())
+
+
 @cache
-def load_all(directory: Path = DIRECTORY) -> tuple[Claim, ...]:
-    """Every claim of every file in ``directory``, files in name order; ids unique across them."""
+def _load_directory(directory: Path) -> tuple[Claim, ...]:
     from archscope import zoo
 
     models = {name: zoo.entry(name).options for name in zoo.names()}

@@ -29,12 +29,16 @@ class Interval:
     closed: bool = False
 
     def __contains__(self, value) -> bool:
-        value = Fraction(value)
-        if self.low is not None and value < self.low:
+        if isinstance(value, float):  # a ratio computed in floating point: within rounding error counts
+            slack = Fraction(abs(value)) * Fraction(1, 10**12)
+            value = Fraction(repr(value))  # 0.4 is 2/5, not its binary neighbour
+        else:
+            value, slack = Fraction(value), Fraction(0)
+        if self.low is not None and value < self.low - slack:
             return False
         if self.high is None:
             return True
-        return value <= self.high if self.closed else value < self.high
+        return value <= self.high + slack if self.closed else value < self.high
 
     def describe(self) -> str:
         def number(value: Fraction) -> str:

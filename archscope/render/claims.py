@@ -94,7 +94,23 @@ def claim_rows(records: list[dict]) -> list[dict]:
     """The rows a report shows: gaps first, each with its formatted stated and computed value."""
     ordered = sorted(records, key=lambda record: (record["as_expected"], ORDER[record["verdict"]]))
     return [{**record, "stated_text": stated_text(record), "computed_text": computed_text(record),
-             "badge": BADGES[record["verdict"]], "css": re.sub(r"\W", "-", record["verdict"])} for record in ordered]
+             "badge": BADGES[record["verdict"]], "css": re.sub(r"\W", "-", record["verdict"]), "lang": language(record["words"]),
+             "input_text": "; ".join("×".join(map(str, shape)) for shape in record["input"])}
+            for record in ordered]
+
+
+def language(text: str) -> str:
+    """The words' language for the HTML ``lang`` attribute: Chinese when they hold a CJK ideograph."""
+    return "zh" if re.search(r"[\u4e00-\u9fff]", text) else "en"
+
+
+def claims_section(records: list[dict] | None) -> dict | None:
+    """A report's claims section: None when no claim names the model."""
+    if not records:
+        return None
+    sources = ", ".join(dict.fromkeys(record["source_name"] for record in records))
+    return {"intro": f"What sources state about this model ({sources}), checked against it: {tally(records)}.",
+            "rows": claim_rows(records)}
 
 
 def claims_by_source(records: list[dict]) -> list[dict]:
@@ -104,4 +120,5 @@ def claims_by_source(records: list[dict]) -> list[dict]:
         group = groups.setdefault(record["source_name"], {"name": record["source_name"], "title": record["source_title"],
                                                           "cite": record["source_cite"], "records": []})
         group["records"].append(record)
-    return [{**group, "tally": tally(group["records"]), "rows": claim_rows(group["records"])} for group in groups.values()]
+    return [{**group, "tally": f"{tally(group['records'])}.", "rows": claim_rows(group["records"])}
+            for group in groups.values()]

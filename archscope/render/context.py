@@ -7,6 +7,7 @@ whole source of its numbers.
 
 from __future__ import annotations
 
+from archscope.render.claims import claims_section
 from archscope.render import numbers
 from archscope.render.sections import savings_sections
 from archscope.render.text import table_cells
@@ -283,6 +284,7 @@ def report_context(document: dict, entry: dict | None, versions: dict[str, str],
         "sections": [{**section, "chart": _section_chart(section["chart"], charts)}
                      for section in savings_sections(document)] if "bottlenecks" in document else [],
         "counters": counters_section(counters),
+        "claims": claims_section(document.get("claims")),
     }
 
 

@@ -93,6 +93,14 @@ def summary_html(document: dict, entry: dict | None, versions: dict[str, str]) -
     return f'<div class="archscope">{render("summary.html.j2", context)}</div>'
 
 
+def claims_files(records: list[dict]) -> dict[str, str]:
+    """``claims.md`` and ``claims.html``: every claim across the zoo, one table per source."""
+    from archscope.render.claims import claims_by_source, tally
+
+    context = {"tally": f"{tally(records)}.", "groups": claims_by_source(records)}
+    return {"claims.md": render("claims.md.j2", context), "claims.html": render("claims.html.j2", context)}
+
+
 def index_files(reports: list[dict]) -> dict[str, str]:
     """``index.md``, ``index.html`` and the scatter chart comparing every report's model."""
     from archscope.render.context import zoo_rows
