@@ -73,10 +73,32 @@ def test_report_in_chromium(browser, tmp_path):
     text = browser.execute_script("return document.body.innerText")
     assert "13,385,816" in text and "inception5b" in text
     assert "192×96×1×1 + 96×128×3×3 = 129,024" in text and "googlenet-naive" in text
+    verdicts = browser.execute_script(
+        "return [...document.querySelectorAll('table.claims .verdict')].map(e => e.className)")
+    assert sum(name == "verdict reproduced" for name in verdicts) >= 169  # 003's printed figures, at least
     open_rows = visible(browser, ".tree details[open] > summary")
     assert open_rows and all(r["height"] > 0 for r in open_rows)
     assert [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"] == []
     screenshot(browser, tmp_path / "googlenet.png")
+
+
+def test_claims_page_in_chromium(browser, tmp_path):
+    """reports/claims.html as committed: every claim, contradicted ones first in each source's table."""
+    page = Path(__file__).resolve().parent.parent / "reports" / "claims.html"
+    open_page(browser, page)
+    groups = browser.execute_script("""
+        return [...document.querySelectorAll('table.claims')].map(t =>
+            [...t.querySelectorAll('tbody tr td:first-child .verdict:first-child')].map(e => e.textContent))""")
+    assert len(groups) >= 6
+    order = {"✗ contradicted": 0, "– not checkable": 1, "✓ reproduced": 2}
+    for badges in groups:
+        assert [order[badge] for badge in badges] == sorted(order[badge] for badge in badges)
+    assert any("✗ contradicted" in badges for badges in groups)
+    chinese = browser.execute_script("return document.querySelectorAll('td[lang=zh]').length")
+    assert chinese > 0
+    assert browser.execute_script("return document.querySelectorAll('script').length") == 0
+    assert [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"] == []
+    screenshot(browser, tmp_path / "claims.png")
 
 
 def test_phone_width_scrolls_tables_not_the_page(browser, tmp_path):

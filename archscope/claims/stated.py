@@ -22,11 +22,13 @@ SHAPE_SEPARATORS = re.compile(r"\s*[×xX*,]\s*")
 
 @dataclass(frozen=True)
 class Interval:
-    """The values a stated figure admits: ``low <= v < high`` (``v <= high`` when ``closed``)."""
+    """The values a stated figure admits: ``low <= v < high`` (``v <= high`` when ``closed``,
+    ``low < v`` when ``low_open``)."""
 
     low: Fraction | None  # None: unbounded
     high: Fraction | None
     closed: bool = False
+    low_open: bool = False  # "above": the bound itself is not admitted
 
     def __contains__(self, value) -> bool:
         if isinstance(value, float):  # a ratio computed in floating point: within rounding error counts
@@ -34,7 +36,7 @@ class Interval:
             value = Fraction(repr(value))  # 0.4 is 2/5, not its binary neighbour
         else:
             value, slack = Fraction(value), Fraction(0)
-        if self.low is not None and value < self.low - slack:
+        if self.low is not None and (value < self.low - slack or (self.low_open and value <= self.low)):
             return False
         if self.high is None:
             return True
@@ -86,7 +88,7 @@ def value_interval(stated, units: str = "si", tolerance: float = 0.0, relation: 
     if relation == "below":
         return Interval(None, centre)
     if relation == "above":
-        return Interval(centre, None, closed=True)
+        return Interval(centre, None, low_open=True)
     widen = centre * Fraction(str(tolerance))
     if half == 0:
         return Interval(centre - widen, centre + widen, closed=True)
