@@ -19,29 +19,38 @@ def _fail(claim: Claim, message: str):
     raise ClaimFileError(f"{claim.at} ({claim.id}): {message}")
 
 
-def _row(analysis, claim: Claim) -> dict:
-    path, call = claim.locator["layer"], claim.locator.get("call", 0)
+def _row(analysis, claim: Claim, path: str | None = None) -> dict:
+    path = claim.locator["layer"] if path is None else path
+    call = claim.locator.get("call", 0)
     for row in analysis.rows:
         if row["path"] == path and row["call"] == call:
             return row
     _fail(claim, f"{claim.model} has no layer {path!r}" + (f" called {call + 1} times" if call else ""))
 
 
-def _module(analysis, claim: Claim):
+def _module(analysis, claim: Claim, path: str | None = None):
+    path = claim.locator["layer"] if path is None else path
     for module in analysis.trace.modules:
-        if module.path == claim.locator["layer"]:
+        if module.path == path:
             return module
-    _fail(claim, f"{claim.model} has no module {claim.locator['layer']!r}")
+    _fail(claim, f"{claim.model} has no module {path!r}")
 
 
 def _total_or_layer(total_key: str, row_key: str | None = None):
+    """The model's total, or the sum over ``layer`` (a path, or a list of paths for a row of a paper's
+    table that spans several modules, such as Table 1's 1×1 + 3×3 "convolution 3×3/1")."""
     def read(analysis, claim: Claim):
         if "layer" not in claim.locator:
             return analysis.own_totals[total_key]
-        if row_key is None:  # parameters belong to a module, not to one call of it
-            module = _module(analysis, claim)
-            return module.params if total_key == "params" else module.trainable_params
-        return _row(analysis, claim)[row_key]
+        layers = claim.locator["layer"]
+        total = 0
+        for path in layers if isinstance(layers, list) else [layers]:
+            if row_key is None:  # parameters belong to a module, not to one call of it
+                module = _module(analysis, claim, path)
+                total += module.params if total_key == "params" else module.trainable_params
+            else:
+                total += _row(analysis, claim, path)[row_key]
+        return total
 
     return read
 
@@ -167,8 +176,8 @@ def _same_shape(stated: tuple, computed: tuple, layout: str = "NCHW") -> bool:
     layout map, a computed (N, C) vector against a stated C×1×1 map."""
     if layout == "HWC":
         return len(computed) == 4 and stated == (*computed[2:], computed[1])
-    if layout == "map" and len(computed) == 2:  # a C×1×1 map with or without its batch dimension
-        return stated in ((*computed, 1, 1), (computed[1], 1, 1))
+    if layout == "map" and len(computed) == 2:  # a C×1×1 (or 1×1×C) map, with or without its batch dimension
+        return stated in ((*computed, 1, 1), (computed[1], 1, 1), (1, 1, computed[1]))
     return stated == computed or (len(stated) == len(computed) - 1 and stated == computed[1:])
 
 
@@ -204,7 +213,8 @@ def describe(claim: Claim) -> str:
     if claim.quantity == "attribute":
         text = f"attribute {locator['name']}"
     if "layer" in locator:
-        text += f" of {locator['layer'] or '(root)'}" + (f" (call {locator['call'] + 1})" if locator.get("call") else "")
+        layers = locator["layer"] if isinstance(locator["layer"], list) else [locator["layer"]]
+        text += f" of {' + '.join(layer or '(root)' for layer in layers)}" + (f" (call {locator['call'] + 1})" if locator.get("call") else "")
     if "output" in locator:
         text += f" of output {locator['output']}"
     if "type" in locator:

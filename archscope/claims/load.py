@@ -32,6 +32,7 @@ QUANTITY_FIELDS: dict[str, tuple[str, ...]] = {
                       "mult_adds_ratio")},
     "training": (), "accuracy": (), "speed": (),
 }
+SUMMED = ("params", "trainable_params", "mult_adds", "flops")  # may name a list of layers: their sum
 NOT_CHECKABLE = {
     "training": "a training setting (a loss weight, an optimiser, a schedule) is not part of the model's definition",
     "accuracy": "an accuracy needs trained weights and a dataset; a definition fixes neither",
@@ -136,6 +137,11 @@ def _claim(entry: dict, source: Source, line: int, models: dict[str, tuple[str, 
         names = need.rstrip("?").split("|")
         if not need.endswith("?") and not any(name in entry for name in names):
             raise ClaimFileError(f"{where}: quantity {quantity!r} needs '{' or '.join(names)}'")
+    layer = entry.get("layer", "")
+    if not (isinstance(layer, str) or (isinstance(layer, list) and layer and all(isinstance(p, str) for p in layer)
+                                       and quantity in SUMMED)):
+        raise ClaimFileError(f"{where}: 'layer' must be a module path" + (
+            " or a list of them" if quantity in SUMMED else ""))
     allowed = {name for need in QUANTITY_FIELDS[quantity] for name in need.rstrip("?").split("|")}
     stray = sorted(set(locator) - allowed - {"call"})
     if stray:
