@@ -179,7 +179,11 @@ def run_report(args) -> int:
         started = time.perf_counter()
         reports.append(_report_one(name, None, args, out))
         print(f"archscope: [{number}/{len(names)}] {name} {time.perf_counter() - started:.1f} s", file=sys.stderr)
-    records = [record for report in reports for record in report["document"].get("claims", [])]
+    from archscope.claims.load import load_all
+
+    order = {claim.id: number for number, claim in enumerate(load_all())}  # claims.md: in file order
+    records = sorted((record for report in reports for record in report["document"].get("claims", [])),
+                     key=lambda record: order[record["id"]])
     for file_name, text in {**index_files(reports), **claims_files(records)}.items():
         write_file(out / file_name, text)
     print(f"archscope: wrote {len(names)} reports, {out}/index.md, index.html, claims.md and claims.html",

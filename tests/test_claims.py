@@ -112,10 +112,12 @@ def test_each_verdict_kind(tmp_path, googlenet_at_20):
     assert (contradicted.verdict, contradicted.computed) == ("contradicted", [1, 1])
     assert contradicted.as_expected and contradicted.explanation == "stride 2 would halve 56 before the pool"
 
-    unknowable = verdict_of(tmp_path, googlenet_at_20, quantity="training", stated="0.3",
-                            expected="not checkable", explanation="the auxiliary losses' weight")
+    unknowable = verdict_of(tmp_path, googlenet_at_20, quantity="training", stated="0.3", expected="not checkable")
     assert (unknowable.verdict, unknowable.computed) == ("not checkable", None)
-    assert "not part of the model's definition" in unknowable.explanation
+    assert "not part of the model's definition" in unknowable.explanation  # archscope's reason, none given
+    own = verdict_of(tmp_path, googlenet_at_20, quantity="accuracy", stated="6.67%", expected="not checkable",
+                     explanation="top-5 error of an ensemble")
+    assert (own.verdict, own.explanation) == ("not checkable", "top-5 error of an ensemble")
 
 
 def test_a_verdict_that_differs_from_its_expectation_says_so(tmp_path, googlenet_at_20):
@@ -164,6 +166,8 @@ def test_savings_quantities_by_hand(tmp_path, googlenet_at_20):
     ({"stated": "lots"}, "not a number"),
     ({"expected": "maybe"}, "expected must be one of"),
     ({"expected": "contradicted"}, "'explanation' must be a non-empty string"),
+    ({"expected": "not checkable"}, "only a claim about training, accuracy, speed"),
+    ({"quantity": "speed"}, "only a claim about training, accuracy, speed"),
     ({"words": None}, "'words' must be a non-empty string"),
     ({"quantity": "output_shape"}, "needs 'layer or output'"),
     ({"quantity": "attribute", "layer": "conv1"}, "needs 'name'"),

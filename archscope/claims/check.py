@@ -202,7 +202,8 @@ class Verdict:
             "units": claim.units, "layout": claim.locator.get("layout", "NCHW"), "words": claim.words, "quantity": describe(claim),
             "stated": claim.stated, "range": self.range, "computed": self.computed, "verdict": self.verdict,
             "expected": claim.expected, "as_expected": self.as_expected, "explanation": self.explanation,
-            "input": [list(shape) for shape in self.input], "options": dict(claim.options),
+            "input": [list(shape) for shape in self.input], "input_named": claim.input is not None,
+            "options": dict(claim.options),
         }
 
 
@@ -228,7 +229,7 @@ def describe(claim: Claim) -> str:
 def judge(claim: Claim, analysis, input_shapes) -> Verdict:
     """Compute the claim's quantity on ``analysis`` and compare it with what was stated."""
     if not claim.checkable:
-        return Verdict(claim, "not checkable", None, "", f"{NOT_CHECKABLE[claim.quantity]} — {claim.explanation}",
+        return Verdict(claim, "not checkable", None, "", claim.explanation or NOT_CHECKABLE[claim.quantity],
                        input_shapes)
     admitted = expectation(claim)
     computed = QUANTITIES[claim.quantity](analysis, claim)

@@ -127,9 +127,11 @@ def _claim(entry: dict, source: Source, line: int, models: dict[str, tuple[str, 
     expected = _text(entry, "expected", where)
     if expected not in VERDICTS:
         raise ClaimFileError(f"{where}: expected must be one of {', '.join(VERDICTS)}, not {expected!r}")
-    explanation = _text(entry, "explanation", where, required=expected != "reproduced")
-    if quantity in NOT_CHECKABLE and expected != "not checkable":
-        raise ClaimFileError(f"{where}: a {quantity} claim can only be expected 'not checkable'")
+    # a gap needs its reason; what cannot be checked has archscope's reason unless the claim gives its own
+    explanation = _text(entry, "explanation", where, required=expected == "contradicted")
+    if (quantity in NOT_CHECKABLE) != (expected == "not checkable"):
+        raise ClaimFileError(f"{where}: only a claim about {', '.join(NOT_CHECKABLE)} is expected 'not checkable', "
+                             f"and such a claim always is")
     if "stated" not in entry:
         raise ClaimFileError(f"{where}: 'stated' is missing")
     locator = {key: entry[key] for key in EXTRA | {"call"} if key in entry}

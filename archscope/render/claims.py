@@ -118,7 +118,8 @@ def claims_by_source(records: list[dict]) -> list[dict]:
     groups: dict[str, dict] = {}
     for record in records:
         group = groups.setdefault(record["source_name"], {"name": record["source_name"], "title": record["source_title"],
-                                                          "cite": record["source_cite"], "records": []})
+                                                          "cite": record["source_cite"],
+                                                          "lang": language(record["source_title"]), "records": []})
         group["records"].append(record)
     return [{**group, "tally": f"{tally(group['records'])}.", "rows": claim_rows(group["records"])}
             for group in groups.values()]
