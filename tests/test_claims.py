@@ -273,3 +273,17 @@ def test_the_claims_the_issue_names_are_registered():
     for name in ("001", "002", "004", "paper-googlenet", "paper-inception-v3", "published"):
         assert by_source.get(name), f"no claims from {name}"
     assert any(claim.quantity == "training" for claim in by_source["002"])
+
+
+def test_a_report_lists_its_claims_gaps_first():
+    """The committed report of googlenet-lrn (kept fresh by test_reports_fresh): its Claims section
+    starts with the contradicted claims of the 000 article, each with its explanation."""
+    report = (Path(__file__).resolve().parent.parent / "reports" / "googlenet-lrn" / "index.md").read_text()
+    section = report.split("## Claims", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ✓") or line.startswith("| ✗")
+            or line.startswith("| –")]
+    badges = [row.split(" | ")[0] for row in rows]
+    assert badges[0] == "| ✗ contradicted" and "| ✗ contradicted" not in badges[badges.index("| ✓ reproduced"):]
+    stride = next(row for row in rows if "000-c2-stride" in row)
+    assert "stride=2" in stride and "14×14" in stride  # the article's words and why the shapes refute them
+    assert len(rows) == sum(claim.model == "googlenet-lrn" for claim in REGISTERED)

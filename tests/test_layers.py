@@ -18,7 +18,7 @@ STAGES = [
     {"zoo"},
     {"loading"},
     {"trace"},
-    {"analysis"},
+    {"analysis", "claims"},  # claims: data and the verdict engine, beside the analyses it reads
     {"render"},
     {"api", "__init__"},
     {"cli", "__main__", "output"},

@@ -71,8 +71,11 @@ def test_analysis_json_is_the_summary_document(googlenet_report, capsys):
     status, out, _ = run(capsys, "summary", "googlenet", "--input", "20,3,224,224", "--format", "json")
     assert status == 0
     document = json.loads((googlenet_report / "analysis.json").read_text())
-    # the report's document adds the counterfactual it traced beside the model (googlenet-naive)
+    # the report's document adds the counterfactual it traced beside the model (googlenet-naive) and
+    # the verdicts on the claims about it (those of `archscope check googlenet --format json`)
     assert document.pop("counterfactual")["model"] == "googlenet-naive"
+    status, claims, _ = run(capsys, "check", "googlenet", "--format", "json")
+    assert status == 0 and document.pop("claims") == json.loads(claims)["claims"]
     assert document == json.loads(out)
 
 
