@@ -199,8 +199,9 @@ class Verdict:
         return {
             "id": claim.id, "model": claim.model, "source": f"{claim.source.cite}, {claim.where}",
             "source_name": claim.source.name, "source_title": claim.source.title, "source_cite": claim.source.cite,
-            "units": claim.units, "layout": claim.locator.get("layout", "NCHW"), "words": claim.words, "quantity": describe(claim),
-            "stated": claim.stated, "range": self.range, "computed": self.computed, "verdict": self.verdict,
+            "units": claim.units, "layout": claim.locator.get("layout", "NCHW"), "words": claim.words,
+            "quantity": describe(claim), "stated": claim.stated, "range": self.range, "computed": self.computed,
+            "verdict": self.verdict,
             "expected": claim.expected, "as_expected": self.as_expected, "explanation": self.explanation,
             "input": [list(shape) for shape in self.input], "input_named": claim.input is not None,
             "options": dict(claim.options),
@@ -215,7 +216,9 @@ def describe(claim: Claim) -> str:
         text = f"attribute {locator['name']}"
     if "layer" in locator:
         layers = locator["layer"] if isinstance(locator["layer"], list) else [locator["layer"]]
-        text += f" of {' + '.join(layer or '(root)' for layer in layers)}" + (f" (call {locator['call'] + 1})" if locator.get("call") else "")
+        text += f" of {' + '.join(layer or '(root)' for layer in layers)}"
+        if locator.get("call"):
+            text += f" (call {locator['call'] + 1})"
     if "output" in locator:
         text += f" of output {locator['output']}"
     if "type" in locator:
@@ -256,6 +259,7 @@ def judge(claim: Claim, analysis, input_shapes) -> Verdict:
     elif verdict == "contradicted":
         explanation = f"expected {claim.expected}, but the computed {shown} is not {range_text}"
     else:
-        explanation = (f"expected {claim.expected}, but the computed {shown} matches {range_text}"
-                       + (f"; the claim's explanation no longer holds: {claim.explanation}" if claim.explanation else ""))
+        explanation = f"expected {claim.expected}, but the computed {shown} matches {range_text}"
+        if claim.explanation:
+            explanation += f"; the claim's explanation no longer holds: {claim.explanation}"
     return Verdict(claim, verdict, shown, range_text, explanation, input_shapes)

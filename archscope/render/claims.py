@@ -94,7 +94,8 @@ def claim_rows(records: list[dict]) -> list[dict]:
     """The rows a report shows: gaps first, each with its formatted stated and computed value."""
     ordered = sorted(records, key=lambda record: (record["as_expected"], ORDER[record["verdict"]]))
     return [{**record, "stated_text": stated_text(record), "computed_text": computed_text(record),
-             "badge": BADGES[record["verdict"]], "css": re.sub(r"\W", "-", record["verdict"]), "lang": language(record["words"]),
+             "badge": BADGES[record["verdict"]], "css": re.sub(r"\W", "-", record["verdict"]),
+             "lang": language(record["words"]),
              "input_text": "; ".join("×".join(map(str, shape)) for shape in record["input"])}
             for record in ordered]
 
@@ -117,9 +118,9 @@ def claims_by_source(records: list[dict]) -> list[dict]:
     """claims.md: one group per source (in file order), each with its verdict tally."""
     groups: dict[str, dict] = {}
     for record in records:
-        group = groups.setdefault(record["source_name"], {"name": record["source_name"], "title": record["source_title"],
-                                                          "cite": record["source_cite"],
-                                                          "lang": language(record["source_title"]), "records": []})
+        group = groups.setdefault(record["source_name"], {
+            "name": record["source_name"], "title": record["source_title"], "cite": record["source_cite"],
+            "lang": language(record["source_title"]), "records": []})
         group["records"].append(record)
     return [{**group, "tally": f"{tally(group['records'])}.", "rows": claim_rows(group["records"])}
             for group in groups.values()]
