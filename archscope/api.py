@@ -8,7 +8,7 @@ from archscope.analysis import flops_by_category, layer_rows, stage_table, total
 from archscope.analysis.conventions import convention_totals
 from archscope.analysis.dataflow import DataFlow
 from archscope.analysis.reconcile import linear_in_batch, reconcile
-from archscope.errors import ForwardError, UsageError
+from archscope.errors import ArchscopeError, ForwardError, UsageError
 from archscope.inputs import validate_input_size
 from archscope.loading import load_model, require_input
 from archscope.records import SCHEMA_VERSION, CounterRun, Trace
@@ -250,7 +250,7 @@ def check(models: list[str] | None = None, *, analysis: Analysis | None = None) 
     it is a zoo model's analysis at default options, serves the claims made at its input."""
     from archscope import zoo
     from archscope.claims.check import judge
-    from archscope.claims.load import load_all
+    from archscope.claims.load import ClaimFileError, load_all
 
     unknown = sorted(set(models or ()) - set(zoo.names()))
     if unknown:
@@ -267,8 +267,11 @@ def check(models: list[str] | None = None, *, analysis: Analysis | None = None) 
             continue
         key = (claim.model, shapes, claim.options)
         if key not in traced:
-            module = zoo.build(claim.model, device=Device.META.value, **dict(claim.options))
-            traced[key] = analyze(module, [list(shape) for shape in shapes], name=claim.model)
+            try:
+                module = zoo.build(claim.model, device=Device.META.value, **dict(claim.options))
+                traced[key] = analyze(module, [list(shape) for shape in shapes], name=claim.model)
+            except ArchscopeError as error:  # a claim's input or options the model does not take
+                raise ClaimFileError(f"{claim.at} ({claim.id}): {claim.model}: {error}") from error
         verdicts.append(judge(claim, traced[key], shapes))
     return verdicts
 

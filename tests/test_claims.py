@@ -66,7 +66,8 @@ def test_exact_counts_fractions_percentages_tolerance_and_bounds():
     assert 13_385_816 in value_interval("13,385,816")
     assert 13_385_817 not in value_interval("13,385,816")
     assert Fraction(1, 9) in value_interval("1/9")
-    assert 0.28 in value_interval("28%")
+    assert 0.28 in value_interval("28%") and 0.2849 in value_interval("28%")  # a rounded figure
+    assert 0.285 not in value_interval("28%") and 0.2749 not in value_interval("28%")
     assert 0.118 not in value_interval("1/9")
     assert 0.118 in value_interval("1/9", tolerance=0.1)  # 1/9 ± 10 % is [0.1, 0.1222]
     assert 24_999_999 in value_interval("25 million", relation="below")
@@ -146,6 +147,10 @@ def test_shapes_rows_and_layouts(tmp_path, googlenet_at_20):
     assert holds(quantity="window", layer="avgpool", stated="7x7")  # adaptive: 7×7 map to 1×1
     assert holds(quantity="count", type="Linear", stated=5)  # fc and two per auxiliary head
     assert holds(quantity="attribute", layer="dropout", name="p", stated="40%")
+    assert holds(quantity="attribute", layer="fc", name="in_features", stated="1,024")  # a figure, not 1×24
+    assert holds(quantity="attribute", layer="conv1.layers.0", name="stride", stated="2")
+    assert not holds(quantity="attribute", layer="conv1.layers.0", name="kernel_size", stated="7x1")
+    assert holds(quantity="count", type="Inception", stated=9)  # containers count too
 
 
 def test_savings_quantities_by_hand(tmp_path, googlenet_at_20):
@@ -173,7 +178,19 @@ def test_savings_quantities_by_hand(tmp_path, googlenet_at_20):
     ({"quantity": "attribute", "layer": "conv1"}, "needs 'name'"),
     ({"layer_": "conv1"}, "unknown field layer_"),
     ({"options": "{ aux_logits = false, depth = 3 }"}, "googlenet has no option depth"),
-    ({"tolerance": 2}, "tolerance must be a fraction"),
+    ({"tolerance": 2}, "'tolerance' must be a fraction between 0 and 1"),
+    ({"tolerance": 0.1, "relation": "below"}, "a bound ('relation') takes none"),
+    ({"units": ["si"]}, "'units' must be 'si' or 'binary'"),
+    ({"input": 224}, "'input' must be a shape"),
+    ({"input": [1, 3, 224.5, 224]}, "'input' must be a shape"),
+    ({"quantity": "output_shape", "layer": "fc", "call": "1"}, "'call' must be a call index"),
+    ({"quantity": "output_shape", "output": True}, "'output' must be an output index"),
+    ({"quantity": "row", "layer": "fc", "depth": "3"}, "'depth' must be a table depth"),
+    ({"quantity": "attribute", "layer": "fc", "name": ["p"]}, "'name' must be an attribute name"),
+    ({"quantity": "count", "type": 5}, "'type' must be a class name or a list of them"),
+    ({"quantity": "output_shape", "layer": 5}, "'layer' must be a module path"),
+    ({"quantity": "output_shape", "layer": "fc", "stated": [1.5, 2]}, "not an integer"),
+    ({"options": "{ aux_logits = [1] }"}, "an option's value must be"),
     ({"quantity": "output_shape", "layer": "fc", "stated": "a×b"}, "not an integer"),
 ])
 def test_a_malformed_claim_is_reported_with_its_file_and_line(tmp_path, fields, message):
@@ -194,6 +211,10 @@ def test_broken_toml_duplicate_ids_and_missing_source(tmp_path):
     write_claims(tmp_path / "b", claim_text(), name="two.toml")
     with pytest.raises(ClaimFileError, match=r"two\.toml:\d+: claim id 't-1' is already used at one\.toml:\d+"):
         load_all(tmp_path / "b")
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "latin.toml").write_bytes(HEADER.encode() + b'# caf\xe9\n')
+    with pytest.raises(ClaimFileError, match=r"latin\.toml: not UTF-8 text"):
+        load_all(tmp_path / "d")
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "y.toml").write_text(claim_text(), encoding="utf-8")
     with pytest.raises(ClaimFileError, match=r"y\.toml:1: a \[source\] table"):
@@ -222,6 +243,11 @@ def test_check_command_exit_status_and_one_line_errors(tmp_path, monkeypatch, ca
     assert main(["check", "googlenet"]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "t.toml:" in error and "no layer 'inception9z'" in error
+    write_claims(directory, claim_text(input=[1, 3, 64, 64], model="googlenet-paper", stated="1"))
+    claims_load._load_directory.cache_clear()  # googlenet-paper's fixed 7×7 pool cannot take 64×64
+    assert main(["check", "googlenet-paper"]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "t.toml:" in error and "(t-1): googlenet-paper: forward failed" in error
     assert main(["check"]) == 2 and "give one or more MODELs or --all" in capsys.readouterr().err
     assert main(["check", "googlenet-v9"]) == 2 and "unknown model 'googlenet-v9'" in capsys.readouterr().err
 

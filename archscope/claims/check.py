@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from archscope.analysis.totals import shown_params
-from archscope.claims.load import NOT_CHECKABLE, Claim, ClaimFileError, expectation
+from archscope.claims.load import NOT_CHECKABLE, SAVINGS, SAVINGS_FIGURES, Claim, ClaimFileError, expectation
 from archscope.claims.stated import Interval
 
 
@@ -90,9 +90,10 @@ def _window(analysis, claim: Claim):
 
 
 def _count(analysis, claim: Claim) -> int:
+    """Modules of the class(es) ``type`` that ran, at any depth; a module called twice counts once."""
     types = claim.locator["type"]
     types = {types} if isinstance(types, str) else set(types)
-    return len({row["path"] for row in analysis.rows if row["is_leaf"] and row["type"] in types})
+    return len({row["path"] for row in analysis.rows if row["type"] in types})
 
 
 def _table_row(analysis, claim: Claim):
@@ -151,9 +152,7 @@ QUANTITIES = {
     "count": _count,
     "depth": lambda analysis, claim: analysis.depth,
     "receptive_field": _receptive_field,
-    **{f"{kind}.{figure}": _saving(kind, figure) for kind in ("bottleneck", "factorization")
-       for figure in ("weights", "direct_weights", "weights_ratio", "mult_adds", "direct_mult_adds",
-                      "mult_adds_ratio")},
+    **{f"{kind}.{figure}": _saving(kind, figure) for kind in SAVINGS for figure in SAVINGS_FIGURES},
 }
 
 
@@ -199,7 +198,7 @@ class Verdict:
         return {
             "id": claim.id, "model": claim.model, "source": f"{claim.source.cite}, {claim.where}",
             "source_name": claim.source.name, "source_title": claim.source.title, "source_cite": claim.source.cite,
-            "units": claim.units, "layout": claim.locator.get("layout", "NCHW"), "words": claim.words,
+            "units": claim.units, "relation": claim.relation, "tolerance": claim.tolerance, "layout": claim.locator.get("layout", "NCHW"), "words": claim.words,
             "quantity": describe(claim), "stated": claim.stated, "range": self.range, "computed": self.computed,
             "verdict": self.verdict,
             "expected": claim.expected, "as_expected": self.as_expected, "explanation": self.explanation,
@@ -224,6 +223,8 @@ def describe(claim: Claim) -> str:
     if "type" in locator:
         types = locator["type"]
         text += f" of {' + '.join(types) if isinstance(types, list) else types} layers"
+    if claim.options:
+        text += " with " + ", ".join(f"{name}={value}" for name, value in claim.options)
     if claim.quantity == "row":
         text = f"summary row of {locator['layer'] or '(root)'} (depth {locator.get('depth', 3)})"
     return text
@@ -251,6 +252,8 @@ def judge(claim: Claim, analysis, input_shapes) -> Verdict:
         range_text = "×".join(map(str, admitted))
     else:
         interval: Interval = admitted
+        if isinstance(computed, tuple) and len(set(computed)) == 1:  # stride (2, 2) is "2"
+            computed = computed[0]
         holds, range_text = not isinstance(computed, (tuple, bool)) and computed in interval, interval.describe()
         shown = computed if isinstance(computed, (int, float, tuple)) else float(Fraction(computed))
     verdict = "reproduced" if holds else "contradicted"

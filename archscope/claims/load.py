@@ -19,6 +19,9 @@ DIRECTORY = Path(__file__).parent
 VERDICTS = ("reproduced", "contradicted", "not checkable")
 RELATIONS = ("equal", "below", "above")
 
+SAVINGS = ("bottleneck", "factorization")
+SAVINGS_FIGURES = ("weights", "direct_weights", "weights_ratio", "mult_adds", "direct_mult_adds", "mult_adds_ratio")
+
 # quantity -> what it needs beside the common fields: "layer" (required), "layer?" (optional), ...
 QUANTITY_FIELDS: dict[str, tuple[str, ...]] = {
     "params": ("layer?",), "trainable_params": ("layer?",), "frozen_params": (), "inference_params": (),
@@ -27,9 +30,7 @@ QUANTITY_FIELDS: dict[str, tuple[str, ...]] = {
     "output_shape": ("layer|output", "layout?"), "input_shape": ("layer", "layout?"), "row": ("layer", "depth?"),
     "attribute": ("layer", "name"), "window": ("layer",), "count": ("type",), "depth": (),
     "receptive_field": ("layer?",),
-    **{f"{kind}.{figure}": ("layer?",) for kind in ("bottleneck", "factorization")
-       for figure in ("weights", "direct_weights", "weights_ratio", "mult_adds", "direct_mult_adds",
-                      "mult_adds_ratio")},
+    **{f"{kind}.{figure}": ("layer?",) for kind in SAVINGS for figure in SAVINGS_FIGURES},
     "training": (), "accuracy": (), "speed": (),
 }
 SUMMED = ("params", "trainable_params", "mult_adds", "flops")  # may name a list of layers: their sum
@@ -102,11 +103,40 @@ def _text(entry: dict, key: str, where: str, required: bool = True) -> str:
 def _input(value, where: str) -> tuple[tuple[int, ...], ...] | None:
     if value is None:
         return None
-    shapes = value if value and isinstance(value[0], list) else [value]
+    if not isinstance(value, list) or not value:
+        raise ClaimFileError(f"{where}: 'input' must be a shape such as [1, 3, 224, 224] (or a list of shapes)")
+    shapes = value if isinstance(value[0], list) else [value]
     if not all(isinstance(shape, list) and shape and all(isinstance(n, int) and not isinstance(n, bool) and n > 0
                                                          for n in shape) for shape in shapes):
         raise ClaimFileError(f"{where}: 'input' must be a shape such as [1, 3, 224, 224] (or a list of shapes)")
     return tuple(tuple(shape) for shape in shapes)
+
+
+def _is_int(value, least: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+
+def _check_locator(entry: dict, where: str) -> None:
+    """Each field that locates the quantity has the type its readers assume."""
+    rules = {
+        "call": (lambda value: _is_int(value, 0), "a call index: 0, 1, ..."),
+        "output": (lambda value: _is_int(value, 0), "an output index: 0, 1, ..."),
+        "depth": (lambda value: _is_int(value, 1), "a table depth: 1, 2, ..."),
+        "name": (lambda value: isinstance(value, str) and value, "an attribute name such as 'stride'"),
+        "type": (lambda value: (isinstance(value, str) and value) or (
+            isinstance(value, list) and value and all(isinstance(item, str) for item in value)),
+                 "a class name or a list of them"),
+        "layout": (lambda value: value in LAYOUTS, f"one of {', '.join(LAYOUTS)}"),
+        "units": (lambda value: isinstance(value, str) and value in values.BASES, "'si' or 'binary'"),
+        "relation": (lambda value: isinstance(value, str) and value in RELATIONS, f"one of {', '.join(RELATIONS)}"),
+        "tolerance": (lambda value: isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1,
+                      "a fraction between 0 and 1"),
+    }
+    for key, (valid, wanted) in rules.items():
+        if key in entry and not valid(entry[key]):
+            raise ClaimFileError(f"{where}: '{key}' must be {wanted}, not {entry[key]!r}")
+    if entry.get("tolerance") and entry.get("relation", "equal") != "equal":
+        raise ClaimFileError(f"{where}: 'tolerance' widens an equal value; a bound ('relation') takes none")
 
 
 def _claim(entry: dict, source: Source, line: int, models: dict[str, tuple[str, ...]]) -> Claim:
@@ -139,6 +169,7 @@ def _claim(entry: dict, source: Source, line: int, models: dict[str, tuple[str, 
         names = need.rstrip("?").split("|")
         if not need.endswith("?") and not any(name in entry for name in names):
             raise ClaimFileError(f"{where}: quantity {quantity!r} needs '{' or '.join(names)}'")
+    _check_locator(entry, where)
     layer = entry.get("layer", "")
     if not (isinstance(layer, str) or (isinstance(layer, list) and layer and all(isinstance(p, str) for p in layer)
                                        and quantity in SUMMED)):
@@ -148,17 +179,9 @@ def _claim(entry: dict, source: Source, line: int, models: dict[str, tuple[str, 
     stray = sorted(set(locator) - allowed - {"call"})
     if stray:
         raise ClaimFileError(f"{where}: quantity {quantity!r} takes no '{', '.join(stray)}'")
-    if entry.get("layout", "NCHW") not in LAYOUTS:
-        raise ClaimFileError(f"{where}: layout must be one of {', '.join(LAYOUTS)}, not {entry['layout']!r}")
     units = entry.get("units", source.units)
     relation = entry.get("relation", "equal")
     tolerance = entry.get("tolerance", 0.0)
-    if units not in values.BASES:
-        raise ClaimFileError(f"{where}: units must be 'si' or 'binary', not {units!r}")
-    if relation not in RELATIONS:
-        raise ClaimFileError(f"{where}: relation must be one of {', '.join(RELATIONS)}, not {relation!r}")
-    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not 0 <= tolerance < 1:
-        raise ClaimFileError(f"{where}: tolerance must be a fraction between 0 and 1, not {tolerance!r}")
     options = entry.get("options", {})
     if not isinstance(options, dict):
         raise ClaimFileError(f"{where}: 'options' must be a table such as {{ aux_logits = false }}")
@@ -166,6 +189,8 @@ def _claim(entry: dict, source: Source, line: int, models: dict[str, tuple[str, 
     if unknown:
         raise ClaimFileError(f"{where}: {model} has no option {', '.join(unknown)} "
                              f"(its options: {', '.join(models[model]) or 'none'})")
+    if not all(isinstance(value, (bool, int, float, str)) for value in options.values()):
+        raise ClaimFileError(f"{where}: an option's value must be a boolean, a number or a string")
     claim = Claim(
         id=claim_id, model=model, source=source, where=_text(entry, "where", where),
         words=_text(entry, "words", where), quantity=quantity, stated=entry["stated"], expected=expected,
@@ -189,11 +214,10 @@ def expectation(claim: Claim):
         return values.parse_shape(stated)
     if claim.quantity in ("window", "receptive_field"):
         return values.parse_sizes(stated)
-    if claim.quantity == "attribute":  # a size (kernel 3×3, stride 2) or a figure (dropout 0.4, "40%")
-        try:
+    if claim.quantity == "attribute":  # sizes (an int, "3×3", [3, 3]) or a figure ("1,024", 0.4, "40%")
+        if isinstance(stated, (int, list)) or (isinstance(stated, str) and values.SIZES.match(stated)):
             return values.parse_sizes(stated)
-        except ValueError:
-            return values.value_interval(stated, claim.units, claim.tolerance, claim.relation)
+        return values.value_interval(stated, claim.units, claim.tolerance, claim.relation)
     if claim.quantity == "row":
         if not isinstance(stated, dict) or set(stated) != {"shape", "params"}:
             raise ValueError("a row is stated as { shape = [...], params = \"12,416\" } (params \"--\" when empty)")
@@ -204,9 +228,11 @@ def expectation(claim: Claim):
 
 def load_file(path: Path, models: dict[str, tuple[str, ...]]) -> list[Claim]:
     """The claims of one file; ``models``: zoo name → its options."""
-    text = path.read_text(encoding="utf-8")
     try:
+        text = path.read_text(encoding="utf-8")
         document = tomllib.loads(text)
+    except UnicodeDecodeError as error:
+        raise ClaimFileError(f"{path.name}: not UTF-8 text ({error.reason} at byte {error.start})") from None
     except tomllib.TOMLDecodeError as error:
         raise ClaimFileError(f"{path.name}: not valid TOML: {error}") from None
     header = document.get("source")
@@ -214,9 +240,10 @@ def load_file(path: Path, models: dict[str, tuple[str, ...]]) -> list[Claim]:
         raise ClaimFileError(f"{path.name}:1: a [source] table (name, title, cite) is missing")
     for key in ("name", "title", "cite"):
         _text(header, key, f"{path.name} [source]")
-    source = Source(header["name"], header["title"], header["cite"], header.get("units", "si"), path.name)
-    if source.units not in values.BASES:
-        raise ClaimFileError(f"{path.name} [source]: units must be 'si' or 'binary', not {source.units!r}")
+    units = header.get("units", "si")
+    if not isinstance(units, str) or units not in values.BASES:
+        raise ClaimFileError(f"{path.name} [source]: units must be 'si' or 'binary', not {units!r}")
+    source = Source(header["name"], header["title"], header["cite"], units, path.name)
     entries = document.get("claim", [])
     if not isinstance(entries, list):
         raise ClaimFileError(f"{path.name}: claims are written [[claim]]")

@@ -18,6 +18,7 @@ NUMBER = re.compile(r"^\s*(?P<digits>[0-9][0-9,]*(?:\.[0-9]+)?)\s*(?P<unit>[A-Za
 FRACTION = re.compile(r"^\s*(?P<top>[0-9]+)\s*/\s*(?P<bottom>[0-9]+)\s*$")
 PERCENT = re.compile(r"^\s*(?P<digits>[0-9]+(?:\.[0-9]+)?)\s*%\s*$")
 SHAPE_SEPARATORS = re.compile(r"\s*[×xX*,]\s*")
+SIZES = re.compile(r"^\s*[\[(]?\s*\d+(\s*[×xX*]\s*\d+)+\s*[\])]?\s*$")  # "3×3", "7x1", "[3x3]": not "1,024"
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class Interval:
     def __contains__(self, value) -> bool:
         if isinstance(value, float):  # a ratio computed in floating point: within rounding error counts
             slack = Fraction(abs(value)) * Fraction(1, 10**12)
-            value = Fraction(repr(value))  # 0.4 is 2/5, not its binary neighbour
+            value = Fraction(str(float(value)))  # 0.4 is 2/5, not its binary neighbour
         else:
             value, slack = Fraction(value), Fraction(0)
         if self.low is not None and (value < self.low - slack or (self.low_open and value <= self.low)):
@@ -74,8 +75,9 @@ def value_interval(stated, units: str = "si", tolerance: float = 0.0, relation: 
         if int(match["bottom"]) == 0:
             raise ValueError(f"stated value {text!r} divides by zero")
         centre, half = Fraction(int(match["top"]), int(match["bottom"])), Fraction(0)
-    elif (match := PERCENT.match(text)) is not None:
-        centre, half = Fraction(match["digits"]) / 100, Fraction(0)
+    elif (match := PERCENT.match(text)) is not None:  # a rounded figure too: 28% is [27.5%, 28.5%)
+        decimals = len(match["digits"].partition(".")[2])
+        centre, half = Fraction(match["digits"]) / 100, Fraction(1, 200 * 10**decimals)
     elif (match := NUMBER.match(text)) is not None:
         digits = match["digits"].replace(",", "")
         factor = _unit_factor(match["unit"], units)
@@ -104,7 +106,8 @@ def parse_shape(stated) -> tuple[int, ...]:
     else:
         raise ValueError(f"stated shape {stated!r} is not a list or a string such as '64×56×56'")
     try:
-        shape = tuple(int(part) for part in parts)
+        shape = tuple(part if isinstance(part, int) and not isinstance(part, bool) else int(str(part).strip())
+                      for part in parts)
     except (TypeError, ValueError):
         raise ValueError(f"stated shape {stated!r} has a part that is not an integer") from None
     if not shape or any(size < 0 for size in shape):

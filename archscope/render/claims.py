@@ -20,7 +20,9 @@ def stated_text(record: dict) -> str:
         return f"{_shape(stated['shape'])}, {stated['params']}"
     if isinstance(stated, list):
         return _shape(stated)
-    return str(stated)
+    bound = {"below": "< ", "above": "> "}.get(record["relation"], "≈ " if record["tolerance"] else "")
+    widened = f" (± {record['tolerance']:.0%})" if record["tolerance"] else ""
+    return f"{bound}{stated}{widened}"
 
 
 def _shape(value) -> str:
