@@ -4,14 +4,17 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: report reports test bench clean
+.PHONY: report reports lessons test bench clean
 
 report: $(STAMP)  ## the main job: GoogLeNet at the 003 article's input -> reports/googlenet/
 	$(VENV)/bin/archscope report googlenet --input 20,3,224,224
 	$(VENV)/bin/archscope summary googlenet --input 20,3,224,224 --depth 1
 
-reports: $(STAMP)  ## every zoo model's report and the comparison index, as committed in reports/
+reports: $(STAMP) lessons  ## every zoo model's report, the comparison index and the lessons, as committed in reports/
 	$(VENV)/bin/archscope report --all --out reports
+
+lessons: $(STAMP)  ## the lessons (en and zh) of the articles' networks and the Inception blocks -> reports/lessons/
+	$(VENV)/bin/archscope teach --all --out reports/lessons
 
 test: $(STAMP)  ## the test suite
 	$(PY) -m pytest

@@ -71,7 +71,18 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("models", metavar="MODEL", nargs="*", help="zoo names")
     check.add_argument("--all", action="store_true", help="every claim about every zoo model")
     check.add_argument("--format", choices=[Format.TEXT.value, Format.JSON.value], default=Format.TEXT.value)
-    for sub in (listing, summary, report, check):
+    teach = commands.add_parser(
+        "teach", help="a lesson written from the traced model (Markdown and HTML, en or zh)",
+        description="Writes DIR/MODEL/lesson.LANG.md and lesson.LANG.html: the architecture table, shape "
+                    "arithmetic, parameter derivations, the 1×1 bottleneck, the receptive field, pitfalls and "
+                    "exercises with an answer key, every number from the trace. --all: the lesson set of "
+                    "`make lessons` in both languages.")
+    teach.add_argument("model", metavar="MODEL", nargs="?")
+    teach.add_argument("--all", action="store_true", help="the lesson set (the articles' networks and the blocks)")
+    teach.add_argument("--input", metavar="SHAPE", help="e.g. 1,3,320,320 (default: the zoo entry's input)")
+    teach.add_argument("--out", metavar="DIR", default="reports/lessons", help="output directory (default: reports/lessons)")
+    teach.add_argument("--lang", choices=["en", "zh"], help="language (default: en; with --all both)")
+    for sub in (listing, summary, report, check, teach):
         sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     return parser
 
@@ -206,7 +217,31 @@ def run_check(args) -> int:
     return 0 if all(record["as_expected"] for record in records) else 1
 
 
-COMMANDS = {"list": run_list, "summary": run_summary, "report": run_report, "check": run_check}
+def run_teach(args) -> int:
+    from archscope.errors import UsageError
+    from archscope.inputs import parse_shapes
+    from archscope.output import writable_directory, write_file
+    from archscope.teach import LANGUAGES, lesson_files, lesson_models
+
+    if args.all == (args.model is not None):
+        raise UsageError("give a MODEL or --all (not both)")
+    if args.all and args.input is not None:
+        raise UsageError("--input applies to one MODEL; --all uses each entry's default input")
+    input_size = parse_shapes(args.input) if args.input is not None else None
+    out = writable_directory(args.out)
+    languages = [args.lang] if args.lang else (list(LANGUAGES) if args.all else ["en"])
+    for name in lesson_models() if args.all else [args.model]:
+        files = {}
+        for lang in languages:  # rendered in full before anything is written
+            files.update(lesson_files(name, input_size, lang))
+        directory = writable_directory(out / _directory_name(name))  # the other language's files stay
+        for file_name, text in files.items():
+            write_file(directory / file_name, text)
+        print(f"archscope: wrote {directory}/ ({', '.join(sorted(files))})", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {"list": run_list, "summary": run_summary, "report": run_report, "check": run_check, "teach": run_teach}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -101,6 +101,28 @@ def test_claims_page_in_chromium(browser, tmp_path):
     screenshot(browser, tmp_path / "claims.png")
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_lesson_in_chromium(browser, tmp_path, lang):
+    """The committed googlenet lesson: its tables and arithmetic visible, no script, no error, and no
+    horizontal scrolling of the page on a phone."""
+    page = Path(__file__).resolve().parent.parent / "reports" / "lessons" / "googlenet" / f"lesson.{lang}.html"
+    open_page(browser, page)
+    tables = visible(browser, "table")
+    assert len(tables) >= 5 and all(t["width"] > 100 and t["height"] > 20 for t in tables)
+    calcs = visible(browser, "code.calc")
+    assert len(calcs) >= 40 and all(c["width"] > 20 and c["height"] > 5 for c in calcs)
+    assert browser.execute_script("return document.documentElement.lang") == lang
+    exercises = browser.execute_script("return document.querySelectorAll('ol.exercises')[0].children.length")
+    assert exercises >= 8
+    assert browser.execute_script("return document.querySelectorAll('script').length") == 0
+    assert [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"] == []
+    screenshot(browser, tmp_path / f"lesson-{lang}.png")
+    open_page(browser, page, width=390)
+    page_width, viewport = browser.execute_script(
+        "return [document.documentElement.scrollWidth, window.innerWidth]")
+    assert page_width <= viewport
+
+
 def test_phone_width_scrolls_tables_not_the_page(browser, tmp_path):
     assert main(["report", "googlenet-paper", "--out", str(tmp_path)]) == 0
     open_page(browser, tmp_path / "googlenet-paper" / "index.html", width=390)

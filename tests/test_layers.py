@@ -20,7 +20,7 @@ STAGES = [
     {"trace"},
     {"analysis", "claims"},  # claims: data and the verdict engine, beside the analyses it reads
     {"render"},
-    {"api", "__init__"},
+    {"api", "__init__", "teach"},  # teach traces (exercises at other inputs) and renders lessons
     {"cli", "__main__", "output"},
 ]
 

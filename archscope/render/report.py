@@ -39,6 +39,7 @@ def _environment(kind: str):
     )
     environment.filters["md"] = markdown_escape
     environment.filters["md_tree"] = markdown_tree_label
+    environment.filters["fill"] = lambda text, **values: text.format(**values)  # a lesson's words, its numbers
     return environment
 
 

@@ -1,0 +1,404 @@
+"""A lesson written from the traced model: every number comes from the trace or from arithmetic
+evaluated here (``arithmetic.Calc``), never from a template. Text lives in ``strings/<lang>.toml``.
+
+``lesson(name, input_size, lang)`` returns the context the lesson templates render.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from pathlib import Path
+
+from archscope.render import numbers
+from archscope.teach.arithmetic import Calc, count, evaluate, exact, output_size, rounded
+
+STRINGS = Path(__file__).with_name("strings")
+LANGUAGES = ("en", "zh")
+CONV, MAX_POOL, AVG_POOL = "aten.convolution", "aten.max_pool", "aten.avg_pool"
+# Claims a lesson's pitfalls take from the model's family: statements about its structure
+STRUCTURAL = ("attribute", "window", "output_shape", "input_shape", "count", "depth")
+
+
+@cache
+def strings(lang: str) -> dict:
+    return tomllib.loads((STRINGS / f"{lang}.toml").read_text(encoding="utf-8"))
+
+
+class Text:
+    """Strings of one language, filled with the lesson's numbers."""
+
+    def __init__(self, lang: str) -> None:
+        self.table = strings(lang)
+
+    def __call__(self, key: str, **values) -> str:
+        return self.table[key].format(**values)
+
+
+def _shape(shape) -> str:
+    return "×".join(map(str, shape))
+
+
+# -- 2. shape arithmetic along the main path -----------------------------------------------------
+
+def _window_ops(analysis) -> list:
+    """Convolutions and pools reading a main-path tensor: those that change the size, and the first
+    of each kind, kernel, stride and padding that keeps it."""
+    main = analysis.dataflow.main_path
+    found, seen = [], set()
+    for op in analysis.trace.ops:
+        if not op.arguments or not op.op.startswith((CONV, MAX_POOL, AVG_POOL)) or op.inputs[0] not in main:
+            continue
+        if len(op.input_shapes[0]) != 4 or dict(op.arguments).get("transposed"):
+            continue
+        arguments = dict(op.arguments)
+        kernel = tuple(op.input_shapes[1][2:]) if op.op.startswith(CONV) else tuple(arguments["kernel_size"])
+        key = (op.op.split(".")[1], kernel, tuple(arguments["stride"]), tuple(arguments["padding"]))
+        if op.input_shapes[0][2:] != op.output_shapes[0][2:] or key not in seen:
+            seen.add(key)
+            found.append((op, kernel, arguments))
+    return found
+
+
+def shape_steps(analysis, text: Text) -> list[dict]:
+    steps = []
+    for op, kernel, arguments in _window_ops(analysis):
+        size, out = op.input_shapes[0][2], op.output_shapes[0][2]
+        k, s, p = kernel[0], arguments["stride"][0], arguments["padding"][0]
+        d = arguments.get("dilation", (1,))[0]
+        ceil = bool(arguments.get("ceil_mode"))
+        line = exact(output_size(size, k, s, p, d, ceil), out)
+        if line is None:
+            continue
+        kind = "conv" if op.op.startswith(CONV) else ("max_pool" if op.op.startswith(MAX_POOL) else "avg_pool")
+        alternatives = []
+        if ceil and s > 1:
+            floor = evaluate(output_size(size, k, s, p, d))
+            alternatives.append((text("shape_floor"), exact(output_size(size, k, s, p, d), floor)))
+            if floor != out:
+                padded = evaluate(output_size(size, k, s, p + 1, d))
+                alternatives.append((text("shape_padded"), exact(output_size(size, k, s, p + 1, d), padded)))
+        steps.append({"path": analysis.trace.layers[op.layer].path, "kind": text(f"kind_{kind}"),
+                      "window": f"{_shape(kernel)}/{s}" + (f", {text('padding')} {p}" if p else ""),
+                      "calc": line, "ceil": ceil, "alternatives": alternatives,
+                      "shape": _shape(op.output_shapes[0][1:])})
+    return steps
+
+
+# -- 3. parameters ------------------------------------------------------------------------------
+
+def params_expression(module) -> str | None:
+    """k·k·C_in·C_out (+ C_out) for a convolution, 2·C for batch norm, in·out (+ out) for a linear layer."""
+    attributes = dict(module.attributes)
+    names = {name for name, _, _ in module.param_numels}
+    bias = "bias" in names
+    if "kernel_size" in attributes and "in_channels" in attributes:
+        kernel = attributes["kernel_size"]
+        c_in = attributes["in_channels"] // attributes.get("groups", 1)
+        expression = "·".join(map(str, [*kernel, c_in, attributes["out_channels"]]))
+        return expression + (f" + {attributes['out_channels']}" if bias else "")
+    if "num_features" in attributes and names == {"weight", "bias"}:
+        return f"2·{attributes['num_features']}"
+    if "in_features" in attributes:
+        return f"{attributes['in_features']}·{attributes['out_features']}" + (
+            f" + {attributes['out_features']}" if bias else "")
+    return None
+
+
+def subtree_expression(analysis, path: str) -> str | None:
+    """The parameters of a module as the sum of its leaves' expressions."""
+    parts = [params_expression(module) for module in analysis.trace.modules
+             if module.is_leaf and module.self_params and (module.path + ".").startswith(path + ".")]
+    return " + ".join(parts) if parts and None not in parts else None
+
+
+def parameter_steps(analysis, text: Text) -> list[dict]:
+    steps, seen = [], set()
+    for module in analysis.trace.modules:
+        expression = params_expression(module) if module.self_params else None
+        if expression is None or module.type in seen:
+            continue
+        line = exact(expression, module.self_params)
+        if line is not None:
+            seen.add(module.type)
+            steps.append({"path": module.path, "type": module.type, "calc": line})
+    return steps
+
+
+def parameter_shares(analysis, text: Text) -> dict:
+    total = analysis.own_totals["params"]
+    modules = {module.path: module for module in analysis.trace.modules}
+    top = [module for module in analysis.trace.modules if module.path and "." not in module.path and module.params]
+    rows = [{"path": module.path, "params": count(module.params),
+             "share": rounded(f"100 · {count(module.params)} / {count(total)}", 100 * module.params / total, 1)}
+            for module in top]
+    heads = analysis.savings["heads"]
+    side = None
+    if heads["side_params"]:
+        side = {"calc": rounded(f"100 · {count(heads['side_params'])} / {count(total)}",
+                                100 * heads["side_params"] / total, 1),
+                "inference": exact(f"{count(total)} − {count(heads['side_params'])}", heads["inference_params"]),
+                "heads": ", ".join(head["path"] for head in heads["auxiliary"]) or ", ".join(
+                    item["path"] for item in heads["unused"])}
+    return {"rows": rows, "total": count(total), "side": side, "has_modules": bool(modules)}
+
+
+# -- 4. bottleneck, factorization, counterfactual -------------------------------------------------
+
+def _bottleneck_calc(row) -> tuple[Calc | None, Calc | None]:
+    (kh, kw), c_in, r, c_out = row["kernels"][0], row["c_in"], row["reduced"], row["c_out"]
+    direct = exact(f"{c_in}·{kh}·{kw}·{c_out}", row["direct_weights"])
+    if row["kind"] == "resnet" and len(row["kernels"]) == 1:
+        mid = row["conv_channels"][0]
+        actual = exact(f"{c_in}·{r} + {r}·{kh}·{kw}·{mid} + {mid}·{c_out}", row["actual_weights"])
+    else:
+        actual = exact(f"{c_in}·{r} + {r}·{kh}·{kw}·{c_out}", row["actual_weights"])
+    return direct, actual
+
+
+def bottleneck_example(analysis) -> dict | None:
+    found = analysis.savings["bottlenecks"]
+    if not found["rows"]:
+        return None
+    block = found["blocks"][0]
+    rows = []
+    for row in [row for row in found["rows"] if row["block"] == block["block"]]:
+        direct, actual = _bottleneck_calc(row)
+        if direct and actual:
+            rows.append({"branch": row["branch"], "direct": direct, "actual": actual,
+                         "ratio": rounded(f"{count(row['actual_weights'])} / {count(row['direct_weights'])}",
+                                          row["weights_ratio"], 3)})
+    if not rows:
+        return None
+    saved = exact(f"{count(block['direct_mult_adds'])} − {count(block['actual_mult_adds'])}",
+                  block["saved_mult_adds"])
+    total = found["total"]
+    return {"block": block["block"] or "(model)", "rows": rows, "saved": saved,
+            "total_ratio": rounded(f"{count(total['actual_weights'])} / {count(total['direct_weights'])}",
+                                   total["weights_ratio"], 3)}
+
+
+def factorization_example(analysis) -> dict | None:
+    for row in analysis.savings["factorizations"]["rows"]:
+        if row["kind"] not in ("stacked", "asymmetric") or len(row["kernels"]) != 2:
+            continue
+        (ah, aw), (bh, bw) = row["kernels"]
+        rh, rw = row["replaces"]
+        actual = exact(f"{row['c_in']}·{ah}·{aw}·{row['mid']} + {row['mid']}·{bh}·{bw}·{row['c_out']}",
+                       row["actual_weights"])
+        direct = exact(f"{row['c_in']}·{rh}·{rw}·{row['c_out']}", row["direct_weights"])
+        if actual and direct:
+            return {"branch": row["branch"], "block": row["block"] or "(model)",
+                    "kernels": f"{ah}×{aw} → {bh}×{bw}", "replaces": f"{rh}×{rw}", "actual": actual, "direct": direct}
+    return None
+
+
+def counterfactual_example(analysis) -> dict | None:
+    other = analysis.counterfactual
+    if other is None:
+        return None
+    ours, theirs = other["totals"], other["counterfactual_totals"]
+    return {"model": other["model"],
+            "params": rounded(f"{count(theirs['params'])} / {count(ours['params'])}",
+                              theirs["params"] / ours["params"], 2),
+            "mult_adds": rounded(f"{count(theirs['mult_adds'])} / {count(ours['mult_adds'])}",
+                                 theirs["mult_adds"] / ours["mult_adds"], 2)}
+
+
+# -- 5. receptive field --------------------------------------------------------------------------
+
+def receptive_steps(analysis) -> list[dict]:
+    steps, r, j = [], 1, 1
+    for row in analysis.savings["receptive_fields"]["rows"]:
+        if row["receptive_field"] is None:
+            break
+        new_r, new_j = row["receptive_field"][0], row["jump"][0]
+        line = None
+        if row["kernel"] and row["stride"]:
+            line = exact(f"{r} + ({row['kernel'][0]} − 1)·{j}", new_r)
+        steps.append({"path": row["path"], "type": row["type"], "r": new_r, "jump": new_j, "calc": line,
+                      "size": _shape(row["output_size"])})
+        r, j = new_r, new_j
+    return steps
+
+
+# -- 6. pitfalls ---------------------------------------------------------------------------------
+
+def _other_input(shapes, extra: int) -> list[list[int]] | None:
+    """The model's input grown by ``extra`` pixels in height and width, or None for non-images."""
+    if len(shapes) != 1 or len(shapes[0]) != 4:
+        return None
+    batch, channels, height, width = shapes[0]
+    return [[batch, channels, height + extra, width + extra]]
+
+
+def _try(name: str, shapes, options=None):
+    """The analysis of a zoo model at ``shapes``, or the one-line error a user would see."""
+    from archscope import zoo
+    from archscope.api import analyze
+    from archscope.errors import ArchscopeError
+
+    try:
+        return analyze(zoo.build(name, device="meta", **(options or {})), shapes, name=name), None
+    except ArchscopeError as error:
+        return None, " ".join(str(error).split()).rstrip(".")
+
+
+def pitfalls(analysis, name: str, text: Text) -> dict:
+    shapes = [list(spec.shape) for spec in analysis.trace.inputs]
+    bigger = _other_input(shapes, 32)
+    size = None
+    if bigger is not None:
+        other, error = _try(name, bigger)
+        size = {"input": _shape(bigger[0]), "error": error,
+                "output": None if other is None else _shape(other.rows[0]["output_shape"])}
+    from archscope import zoo
+    from archscope.api import check
+    from archscope.render.claims import computed_text, language, stated_text
+
+    family = [other for other in zoo.names() if zoo.entry(other).family == zoo.entry(name).family]
+    refuted = [{**(record := verdict.to_dict()), "lang": language(verdict.claim.words),
+                "stated_text": stated_text(record), "computed_text": computed_text(record)}
+               for verdict in check(family, analysis=analysis)
+               if verdict.verdict == "contradicted" and verdict.claim.quantity in STRUCTURAL]
+    return {"size": size, "claims": refuted}
+
+
+# -- 7. exercises, answered by tracing ------------------------------------------------------------
+
+def exercises(analysis, name: str, text: Text) -> list[dict]:
+    """At least eight questions on this model, each with its answer (and arithmetic where there is)."""
+    found: list[dict] = []
+    rows, totals = analysis.rows, analysis.own_totals
+    shapes = [list(spec.shape) for spec in analysis.trace.inputs]
+    batch = shapes[0][0] if shapes and shapes[0] else 1
+    flow = analysis.dataflow
+
+    def add(key: str, answer: str, calc: Calc | None = None, **values) -> None:
+        found.append({"question": text(f"q_{key}", **values), "answer": answer, "calc": calc})
+
+    blocks = [call for call in flow.main_calls if call.index in flow.children and len(call.outputs[0].shape) == 4]
+    for extra in (96, 32):
+        bigger = _other_input(shapes, extra)
+        if bigger is None or not blocks:
+            break
+        other, _ = _try(name, bigger)
+        if other is not None:
+            target = blocks[-1].path
+            shape = next(row["output_shape"] for row in other.rows if row["path"] == target)
+            add("output_at", _shape(shape), None, layer=target, input=_shape(bigger[0]))
+            break
+    convs = _window_ops(analysis)
+    if convs:
+        op, kernel, arguments = convs[0]
+        size = op.input_shapes[0][2] * 2
+        k, s, p = kernel[0], arguments["stride"][0], arguments["padding"][0]
+        expression = output_size(size, k, s, p, arguments.get("dilation", (1,))[0], bool(arguments.get("ceil_mode")))
+        value = evaluate(expression)
+        add("first_window_at", str(value), exact(expression, value),
+            layer=analysis.trace.layers[op.layer].path, size=size)
+    bottleneck = analysis.savings["bottlenecks"]
+    if bottleneck["rows"]:
+        row = max((row for row in bottleneck["rows"] if row["block"] == bottleneck["blocks"][0]["block"]),
+                  key=lambda row: max(k[0] for k in row["kernels"]))
+        branch = _common_path(row["paths"])
+        module = next((m for m in analysis.trace.modules if m.path == branch), None)
+        if module is not None:
+            expression = subtree_expression(analysis, branch)
+            add("branch_params", count(module.params), exact(expression, module.params) if expression else None,
+                branch=branch)
+        block = bottleneck["blocks"][min(1, len(bottleneck["blocks"]) - 1)]
+        add("saved", count(block["saved_mult_adds"]),
+            exact(f"{count(block['direct_mult_adds'])} − {count(block['actual_mult_adds'])}", block["saved_mult_adds"]),
+            block=block["block"] or "(model)", input=_shape(shapes[0]))
+    final = analysis.savings["receptive_fields"]["final"]
+    if final:
+        add("receptive_field", _shape(final["receptive_field"]), None, layer=final["path"])
+    heads = analysis.savings["heads"]
+    if heads["side_params"]:
+        add("inference_params", count(heads["inference_params"]),
+            exact(f"{count(totals['params'])} − {count(heads['side_params'])}", heads["inference_params"]))
+    classifier = (heads.get("classifier") or {}).get("layer")
+    linears = [m for m in analysis.trace.modules if m.type == "Linear" and m.params
+               and (classifier is None or m.path == classifier)]
+    if linears:
+        last = linears[-1]
+        add("classifier_share", f"{100 * last.params / totals['params']:.1f}%",
+            rounded(f"100 · {count(last.params)} / {count(totals['params'])}", 100 * last.params / totals["params"], 1),
+            layer=last.path)
+    if batch > 1 and totals["mult_adds"] % batch == 0:
+        add("per_image", count(totals["mult_adds"] // batch),
+            exact(f"{count(totals['mult_adds'])} / {batch}", totals["mult_adds"] // batch), batch=batch)
+    else:
+        add("mult_adds", count(totals["mult_adds"]), None, input=_shape(shapes[0]))
+    if blocks:
+        add("block_output", _shape(blocks[0].outputs[0].shape), None, layer=blocks[0].path, input=_shape(shapes[0]))
+    doubled = [[2 * shape[0], *shape[1:]] for shape in shapes] if shapes and shapes[0] else None
+    if doubled:
+        other, _ = _try(name, doubled)
+        if other is not None:
+            add("mult_adds_at", count(other.own_totals["mult_adds"]),
+                exact(f"2 · {count(totals['mult_adds'])}", other.own_totals["mult_adds"]), input=_shape(doubled[0]))
+    add("depth", str(analysis.depth), None)
+    add("params_size", f"{totals['params_bytes'] / 1e6:.2f} MB",
+        rounded(f"{count(totals['params'])} · 4 / 1,000,000", totals["params_bytes"] / 1e6, 2))
+    leaves = [m for m in analysis.trace.modules if m.is_leaf and m.self_params]
+    if leaves:
+        largest = max(leaves, key=lambda m: m.self_params)
+        expression = params_expression(largest)
+        add("largest_layer", f"{largest.path} ({count(largest.self_params)})",
+            exact(expression, largest.self_params) if expression else None)
+    steps = [step for step in shape_steps(analysis, text) if step["alternatives"]]
+    if steps:
+        step = steps[0]
+        floor = step["alternatives"][0][1]
+        if floor is not None:
+            add("floor_pool", floor.value, floor, layer=step["path"])
+    return found
+
+
+def _common_path(paths: list[str]) -> str:
+    parts = [path.split(".") for path in paths]
+    common = []
+    for pieces in zip(*parts):
+        if len(set(pieces)) != 1:
+            break
+        common.append(pieces[0])
+    return ".".join(common)
+
+
+# -- the whole lesson ----------------------------------------------------------------------------
+
+def lesson(name: str, input_size=None, lang: str = "en") -> dict:
+    """The lesson on zoo model ``name`` at ``input_size`` (default: its default input) in ``lang``."""
+    from archscope import zoo
+    from archscope.api import analyze
+    from archscope.errors import UsageError
+    from archscope.render.context import stage_section
+
+    if lang not in LANGUAGES:
+        raise UsageError(f"--lang must be one of {', '.join(LANGUAGES)}, not {lang!r}")
+    if name not in zoo.names():
+        raise UsageError(f"unknown model {name!r}; lessons are written for zoo models (see archscope list)")
+    text = Text(lang)
+    analysis = analyze(name, input_size)
+    document = analysis.to_dict()
+    stages = stage_section(document)
+    stages["headers"] = [text.table.get("headers", {}).get(header, header) for header in stages["headers"]]
+    entry = zoo.entry(name)
+    return {
+        "lang": lang, "t": text.table, "model": name, "family": entry.family, "source": entry.source,
+        "input": "; ".join(_shape(spec.shape) for spec in analysis.trace.inputs),
+        "totals": {"params": count(analysis.own_totals["params"]),
+                   "mult_adds": numbers.compact(analysis.own_totals["mult_adds"])},
+        "stages": stages,
+        "shapes": shape_steps(analysis, text),
+        "parameters": parameter_steps(analysis, text),
+        "shares": parameter_shares(analysis, text),
+        "bottleneck": bottleneck_example(analysis),
+        "factorization": factorization_example(analysis),
+        "counterfactual": counterfactual_example(analysis),
+        "receptive": receptive_steps(analysis),
+        "pitfalls": pitfalls(analysis, name, text),
+        "exercises": exercises(analysis, name, text),
+    }
