@@ -278,15 +278,19 @@ def exercises(analysis, name: str, text: Text) -> list[dict]:
         found.append({"question": text(f"q_{key}", **values), "answer": answer, "calc": calc})
 
     blocks = [call for call in flow.main_calls if call.index in flow.children and len(call.outputs[0].shape) == 4]
-    for extra in (96, 32):
-        bigger = _other_input(shapes, extra)
-        if bigger is None or not blocks:
-            break
-        other, _ = _try(name, bigger)
+    from archscope import zoo
+
+    # the last block at a larger input; without the auxiliary heads when theirs are sized for one input
+    without_heads = [{}, {"aux_logits": False}] if "aux_logits" in zoo.entry(name).options else [{}]
+    tries = [(bigger, options) for extra in (96, 32) for options in without_heads
+             if blocks and (bigger := _other_input(shapes, extra))]
+    for bigger, options in tries:
+        other, _ = _try(name, bigger, options)
         if other is not None:
             target = blocks[-1].path
             shape = next(row["output_shape"] for row in other.rows if row["path"] == target)
-            add("output_at", _shape(shape), None, layer=target, input=_shape(bigger[0]))
+            add("output_at_without_heads" if options else "output_at", _shape(shape), None, layer=target,
+                input=_shape(bigger[0]))
             break
     convs = _window_ops(analysis)
     if convs:
