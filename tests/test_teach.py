@@ -56,16 +56,22 @@ def test_at_least_eight_exercises_each_answered(path):
     text = path.read_text(encoding="utf-8")
     exercises = text.split("\n## ")[-1].split("\n", 1)[1]  # the last section, below its heading
     questions, answers = exercises.split("\n### ")
-    numbered = [re.findall(r"^\d+\. ", part, re.M) for part in (questions, answers)]
+    numbered = [re.findall(r"^\d+\. (.*)$", part, re.M) for part in (questions, answers)]
     assert len(numbered[0]) >= 8 and len(numbered[0]) == len(numbered[1])
+    assert not [question for question in numbered[0] if "  " in question or "()" in question]  # every name filled
 
 
 def test_googlenet_lesson_by_hand():
     text = (LESSONS / "googlenet" / "lesson.en.md").read_text(encoding="utf-8")
     assert "`⌊(224 + 2·3 − 7) / 2⌋ + 1 = 112`" in text  # conv1 (the issue's example)
     assert "`⌈(112 − 3) / 2⌉ + 1 = 56`" in text and "`⌊(112 − 3) / 2⌋ + 1 = 55`" in text  # ceil_mode decides
-    assert f"`192·96 + 96·3·3·128 = {192 * 96 + 96 * 128 * 9:,}`" in text  # inception3a's 3×3 path
+    assert f"`192·96 + 3·3·96·128 = {192 * 96 + 96 * 128 * 9:,}`" in text  # inception3a's 3×3 path
     assert "000-c2-stride" in text  # 000's stride statement, refuted by the shapes
+    shapes = text.split("## 2.")[1].split("## 3.")[0]
+    rows = [line.split(" | ")[0].strip("| ") for line in shapes.splitlines() if line.startswith("| ") and "`" in line]
+    # the size-changing conv1 and four max pools, and the first 1×1, 3×3/1 conv and 3×3/1 pool; no aux head
+    assert rows == ["conv1.layers.0", "maxpool1", "conv2.layers.0", "conv3.layers.0", "maxpool2",
+                    "inception3a.branch4.0", "maxpool3", "maxpool4"]
 
 
 def test_a_hard_coded_flatten_breaks_at_another_size():
