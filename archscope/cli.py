@@ -164,10 +164,8 @@ def _directory_name(model: str) -> str:
     return name or "model"
 
 
-def run_report(args) -> int:
-    import time
-
-    from archscope import zoo
+def _one_or_all(args):
+    """(input sizes or None, output directory) of a command taking MODEL or --all, --input and --out."""
     from archscope.errors import UsageError
     from archscope.inputs import parse_shapes
     from archscope.output import writable_directory
@@ -176,8 +174,15 @@ def run_report(args) -> int:
         raise UsageError("give a MODEL or --all (not both)")
     if args.all and args.input is not None:
         raise UsageError("--input applies to one MODEL; --all uses each entry's default input")
-    input_size = parse_shapes(args.input) if args.input is not None else None
-    out = writable_directory(args.out)
+    return (parse_shapes(args.input) if args.input is not None else None), writable_directory(args.out)
+
+
+def run_report(args) -> int:
+    import time
+
+    from archscope import zoo
+
+    input_size, out = _one_or_all(args)
     if not args.all:
         written = _report_one(args.model, input_size, args, out)["directory"]
         print(f"archscope: wrote {written}/index.md and index.html", file=sys.stderr)
@@ -218,17 +223,10 @@ def run_check(args) -> int:
 
 
 def run_teach(args) -> int:
-    from archscope.errors import UsageError
-    from archscope.inputs import parse_shapes
     from archscope.output import writable_directory, write_file
     from archscope.teach import LANGUAGES, lesson_files, lesson_models
 
-    if args.all == (args.model is not None):
-        raise UsageError("give a MODEL or --all (not both)")
-    if args.all and args.input is not None:
-        raise UsageError("--input applies to one MODEL; --all uses each entry's default input")
-    input_size = parse_shapes(args.input) if args.input is not None else None
-    out = writable_directory(args.out)
+    input_size, out = _one_or_all(args)
     languages = [args.lang] if args.lang else (list(LANGUAGES) if args.all else ["en"])
     for name in lesson_models() if args.all else [args.model]:
         files = {}
