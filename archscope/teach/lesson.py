@@ -95,7 +95,7 @@ def shape_steps(analysis, text: Text) -> list[dict]:
                       "window": f"{_shape(kernel)}/{s}" + (f", {text('padding')} {p}" if p else ""),
                       "calc": line, "size": op.output_shapes[0][2],
                       "width": lines[1][0] if lines[1][1:] != lines[0][1:] else None,
-                      "ceil": ceil, "alternatives": alternatives, "shape": _shape(op.output_shapes[0][1:])})
+                      "alternatives": alternatives, "shape": _shape(op.output_shapes[0][1:])})
     return steps
 
 
@@ -117,13 +117,6 @@ def params_expression(module) -> str | None:
         return f"{attributes['in_features']}·{attributes['out_features']}" + (
             f" + {attributes['out_features']}" if bias else "")
     return None
-
-
-def subtree_expression(analysis, path: str) -> str | None:
-    """The parameters of a module as the sum of its leaves' expressions."""
-    parts = [params_expression(module) for module in analysis.trace.modules
-             if module.is_leaf and module.self_params and (module.path + ".").startswith(path + ".")]
-    return " + ".join(parts) if parts and None not in parts else None
 
 
 def parameter_steps(analysis) -> list[dict]:
@@ -411,16 +404,6 @@ def _with(module, attributes: dict):
     import dataclasses
 
     return dataclasses.replace(module, attributes=tuple(attributes.items()))
-
-
-def _common_path(paths: list[str]) -> str:
-    parts = [path.split(".") for path in paths]
-    common = []
-    for pieces in zip(*parts):
-        if len(set(pieces)) != 1:
-            break
-        common.append(pieces[0])
-    return ".".join(common)
 
 
 # -- the whole lesson ----------------------------------------------------------------------------
