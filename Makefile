@@ -4,17 +4,20 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: report reports lessons test bench clean
+.PHONY: report reports lessons diffs test bench clean
 
 report: $(STAMP)  ## the main job: GoogLeNet at the 003 article's input -> reports/googlenet/
 	$(VENV)/bin/archscope report googlenet --input 20,3,224,224
 	$(VENV)/bin/archscope summary googlenet --input 20,3,224,224 --depth 1
 
-reports: $(STAMP) lessons  ## every zoo model's report, the comparison index and the lessons, as committed in reports/
+reports: $(STAMP) lessons diffs  ## every zoo model's report, the comparison index, the lessons and the diffs, as committed in reports/
 	$(VENV)/bin/archscope report --all --out reports
 
 lessons: $(STAMP)  ## the lessons (en and zh) of the articles' networks and the Inception blocks -> reports/lessons/
 	$(VENV)/bin/archscope teach --all --out reports/lessons
+
+diffs: $(STAMP)  ## the GoogLeNet variants compared layer by layer (the pairs the zoo catalog lists) -> reports/diffs/
+	$(VENV)/bin/archscope diff --all --out reports/diffs
 
 test: $(STAMP)  ## the test suite
 	$(PY) -m pytest

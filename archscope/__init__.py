@@ -6,11 +6,11 @@
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["Analysis", "analyze", "check", "counters", "zoo", "__version__"]
+__all__ = ["Analysis", "analyze", "check", "counters", "diff", "zoo", "__version__"]
 
 
 def __getattr__(name: str):
-    if name in ("analyze", "Analysis", "check", "counters"):
+    if name in ("analyze", "Analysis", "check", "counters", "diff"):
         from archscope import api
 
         return getattr(api, name)

@@ -276,4 +276,21 @@ def check(models: list[str] | None = None, *, analysis: Analysis | None = None) 
     return verdicts
 
 
-__all__ = ["Analysis", "UsageError", "analyze", "check", "counters"]
+def diff(model_a, model_b, input_size=None, *, device="meta") -> dict:
+    """Where ``model_b`` differs from ``model_a``, both traced at ``input_size`` (default: ``model_a``'s
+    zoo input): the ``archscope diff --format json`` document (``analysis.diff.model_diff``)."""
+    from archscope.analysis.diff import model_diff
+
+    first = analyze(model_a, input_size, device=device)
+    shapes = [list(spec.shape) for spec in first.trace.inputs]
+    try:
+        second = analyze(model_b, shapes, device=device)
+    except ForwardError as error:
+        if input_size is not None:
+            raise
+        raise UsageError(f"{error} (traced at the input of {first.trace.model}; give --input)") from error
+    return model_diff(*((analysis.trace.model, analysis.trace, analysis.rows, analysis.own_totals)
+                        for analysis in (first, second)))
+
+
+__all__ = ["Analysis", "UsageError", "analyze", "check", "counters", "diff"]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from archscope import __version__
-from archscope.errors import ArchscopeError
+from archscope.errors import ArchscopeError, UsageError
 from archscope.units import Convention, Device, Format, Mode
 
 
@@ -82,7 +83,34 @@ def build_parser() -> argparse.ArgumentParser:
     teach.add_argument("--input", metavar="SHAPE", help="e.g. 1,3,320,320 (default: the zoo entry's input)")
     teach.add_argument("--out", metavar="DIR", default="reports/lessons", help="output directory (default: reports/lessons)")
     teach.add_argument("--lang", choices=["en", "zh"], help="language (default: en; with --all both)")
-    for sub in (listing, summary, report, check, teach):
+    lock = commands.add_parser(
+        "lock", help="write a lock file: totals and per-layer figures to pin in a regression test",
+        description="Writes FILE (default MODEL.lock.json): params, trainable, mult-adds and memory totals "
+                    "and, per layer call, path, type, output shapes, params and mult-adds, one call per line. "
+                    "archscope verify FILE traces the model again and compares.")
+    lock.add_argument("model", metavar="MODEL")
+    lock.add_argument("--input", metavar="SHAPE", help="e.g. 1,3,224,224 (default: the zoo entry's input)")
+    lock.add_argument("-o", "--output", metavar="FILE", help="lock file to write (default: MODEL.lock.json)")
+    verify = commands.add_parser(
+        "verify", help="trace the models of lock files again and compare (exit 1 when one drifted)",
+        description="Exit status 0 when every lock matches, 1 with the differences (totals with change "
+                    "and percent; layer calls removed, added, changed) when one drifted, 2 for a file "
+                    "that is not a lock. A MODEL spec is imported from the current directory.")
+    verify.add_argument("files", metavar="FILE", nargs="+")
+    verify.add_argument("--update", action="store_true", help="rewrite the locks that drifted")
+    diff = commands.add_parser(
+        "diff", help="where two models differ: layers aligned by path then structure, totals side by side",
+        description="Both models are traced at the same input (default: MODEL_A's zoo input). Leaf layer "
+                    "calls are paired by path, then by type and output shape, then by type; pairs that "
+                    "differ are grouped by what differs (kernel, bias, pooling, ...). --all writes the diffs "
+                    "the zoo lists (reports/diffs/).")
+    diff.add_argument("model_a", metavar="MODEL_A", nargs="?")
+    diff.add_argument("model_b", metavar="MODEL_B", nargs="?")
+    diff.add_argument("--input", metavar="SHAPE", help="e.g. 1,3,224,224 (default: MODEL_A's zoo input)")
+    diff.add_argument("--format", choices=[Format.TEXT.value, "md", Format.JSON.value], default=Format.TEXT.value)
+    diff.add_argument("--all", action="store_true", help="write the zoo's diffs (Markdown) and an index to --out")
+    diff.add_argument("--out", metavar="DIR", default="reports/diffs", help="with --all (default: reports/diffs)")
+    for sub in (listing, summary, report, check, teach, lock, verify, diff):
         sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     return parser
 
@@ -166,7 +194,6 @@ def _directory_name(model: str) -> str:
 
 def _one_or_all(args):
     """(input sizes or None, output directory) of a command taking MODEL or --all, --input and --out."""
-    from archscope.errors import UsageError
     from archscope.inputs import parse_shapes
     from archscope.output import writable_directory
 
@@ -209,7 +236,6 @@ def run_report(args) -> int:
 
 def run_check(args) -> int:
     from archscope.api import check
-    from archscope.errors import UsageError
     from archscope.render.claims import check_text
 
     if args.all == bool(args.models):
@@ -239,7 +265,83 @@ def run_teach(args) -> int:
     return 0
 
 
-COMMANDS = {"list": run_list, "summary": run_summary, "report": run_report, "check": run_check, "teach": run_teach}
+def run_lock(args) -> int:
+    from archscope.inputs import parse_shapes
+    from archscope.output import write_file
+    from archscope.testing import lock_text, make_lock
+
+    document = make_lock(args.model, parse_shapes(args.input) if args.input is not None else None)
+    path = Path(args.output or f"{_directory_name(args.model)}.lock.json")
+    if path.is_dir():
+        raise UsageError(f"-o {str(path)!r} is a directory")
+    write_file(path, lock_text(document))
+    print(f"archscope: wrote {path} ({len(document['layers'])} layer calls)", file=sys.stderr)
+    return 0
+
+
+def run_verify(args) -> int:
+    from archscope.output import write_file
+    from archscope.render.diff import drift_text
+    from archscope.testing import drift_of, lock_text, read_lock
+
+    locks = [(path, read_lock(path)) for path in args.files]  # every file read before any is traced
+    drifted = 0
+    for path, locked in locks:
+        drift, fresh = drift_of(locked)
+        if drift["equal"]:
+            print(f"{path}: ok ({locked['model']}, {len(locked['layers'])} layer calls)")
+        elif args.update:
+            write_file(Path(path), lock_text(fresh))
+            print(f"{path}: updated")
+        else:
+            drifted += 1
+            sys.stdout.write(drift_text(drift, path))
+    return 1 if drifted else 0
+
+
+def run_diff(args) -> int:
+    from archscope.api import diff
+    from archscope.render.diff import diff_markdown, diff_text
+
+    if args.all:
+        if args.model_a or args.model_b or args.input is not None:
+            raise UsageError("--all takes no MODEL and no --input: each pair is traced at its first model's input")
+        return _diff_all(args)
+    if not args.model_b:
+        raise UsageError("give MODEL_A and MODEL_B (or --all)")
+    from archscope.inputs import parse_shapes
+
+    document = diff(args.model_a, args.model_b, parse_shapes(args.input) if args.input is not None else None)
+    if args.format == Format.JSON.value:
+        sys.stdout.write(json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(diff_markdown(document) if args.format == "md" else diff_text(document))
+    return 0
+
+
+def _diff_all(args) -> int:
+    """The diffs the zoo entries list (``diffs`` in the catalog), as Markdown, and their index."""
+    from archscope import zoo
+    from archscope.api import diff
+    from archscope.output import writable_directory, write_file
+    from archscope.render.diff import diff_index_markdown, diff_markdown
+
+    out = writable_directory(args.out)
+    pairs = []
+    for name in zoo.names():
+        for other, why in zoo.entry(name).diffs:
+            document = diff(name, other)
+            pairs.append({"file": f"{name}--{other}.md", "why": why, "document": document,
+                          "text": diff_markdown(document)})
+    for pair in pairs:  # written only once every diff has been computed
+        write_file(out / pair["file"], pair["text"])
+    write_file(out / "index.md", diff_index_markdown(pairs))
+    print(f"archscope: wrote {len(pairs)} diffs and {out}/index.md", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {"list": run_list, "summary": run_summary, "report": run_report, "check": run_check, "teach": run_teach,
+            "lock": run_lock, "verify": run_verify, "diff": run_diff}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,3 +26,7 @@ class ForwardError(ArchscopeError):
         where = f"{path} ({type_name})" if path else type_name
         shapes = ", ".join(str(list(s)) for s in input_shapes) or "no tensor"
         super().__init__(f"forward failed in {where} on input {shapes}: {reason}")
+
+
+class LockError(ArchscopeError):
+    """A lock file that cannot be read, is not JSON, or is not an archscope lock."""

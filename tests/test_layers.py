@@ -12,16 +12,16 @@ import archscope
 PACKAGE = Path(archscope.__file__).parent
 
 # Stages in flow order; shared leaves first. ``api`` runs trace and analysis and may render (an
-# Analysis shows itself in Jupyter); only ``cli`` prints, and ``output`` writes files for it.
+# Analysis shows itself in Jupyter); only ``cli`` prints; ``output`` writes files (reports, locks).
 STAGES = [
-    {"units", "errors", "records", "inputs", "formulas"},
+    {"units", "errors", "records", "inputs", "formulas", "output"},  # output: atomic writes, for cli and testing
     {"zoo"},
     {"loading"},
     {"trace"},
     {"analysis", "claims"},  # claims: data and the verdict engine, beside the analyses it reads
     {"render"},
-    {"api", "__init__", "teach"},  # teach traces (exercises at other inputs) and renders lessons
-    {"cli", "__main__", "output"},
+    {"api", "__init__", "teach", "testing"},  # teach and testing trace and render (lessons; lock drift)
+    {"cli", "__main__"},
 ]
 
 

@@ -1,4 +1,4 @@
-"""The committed reports/ (lessons included) is what `make reports` writes today: regenerate the whole zoo and compare
+"""The committed reports/ (lessons and diffs included) is what `make reports` writes today: regenerate the whole zoo and compare
 byte for byte. When this fails after a change, run `make reports` and review the diff."""
 
 from pathlib import Path
@@ -15,6 +15,7 @@ def files_under(root: Path) -> dict[str, bytes]:
 def test_committed_reports_are_fresh(tmp_path):
     assert main(["report", "--all", "--out", str(tmp_path)]) == 0
     assert main(["teach", "--all", "--out", str(tmp_path / "lessons")]) == 0  # `make lessons`
+    assert main(["diff", "--all", "--out", str(tmp_path / "diffs")]) == 0  # `make diffs`
     fresh, committed = files_under(tmp_path), files_under(COMMITTED)
     assert sorted(committed) == sorted(fresh), "files differ: run `make reports`"
     stale = [name for name in fresh if fresh[name] != committed[name]]

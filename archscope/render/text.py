@@ -153,7 +153,7 @@ def view_rows(document: dict, view: str) -> list[dict]:
     return [_flat(row) for row in rows]
 
 
-def _grid(table: dict) -> list[str]:
+def grid(table: dict) -> list[str]:
     cells = [table["headers"], *(row["cells"] for row in table["rows"])]
     widths = [max(len(str(row[i])) for row in cells) for i in range(len(table["headers"]))]
 
@@ -191,5 +191,5 @@ def view_text(document: dict, view: str) -> str:
     for paragraph in section["paragraphs"]:
         lines += [*textwrap.wrap(paragraph, 100), ""]
     for table in section["tables"]:
-        lines += [*_grid(table), ""]
+        lines += [*grid(table), ""]
     return "\n".join(lines).rstrip() + "\n"

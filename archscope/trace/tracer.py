@@ -24,7 +24,7 @@ from archscope.units import Device, Mode
 # (analysis/conventions.py).
 ATTRIBUTES = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups",
               "ceil_mode", "output_size", "in_features", "out_features", "num_features", "size", "p",
-              "affine", "track_running_stats", "hidden_size", "proj_size")
+              "affine", "track_running_stats", "hidden_size", "proj_size", "eps", "momentum", "alpha", "beta", "k")
 
 
 def _attributes(module: nn.Module) -> tuple[tuple[str, object], ...]:

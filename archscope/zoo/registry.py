@@ -25,6 +25,7 @@ class Entry:
     params: int  # at the default options; stored so that `archscope list` needs no torch
     description: str
     counterfactual: str | None = None  # a zoo entry to trace beside it (googlenet → googlenet-naive)
+    diffs: tuple[tuple[str, str], ...] = ()  # (other entry, why) pairs of `archscope diff --all`
 
     def to_dict(self) -> dict:
         return {
@@ -57,7 +58,12 @@ def _entries() -> dict[str, Entry]:
                 params=fields["params"],
                 description=" ".join(fields["description"].split()),
                 counterfactual=fields.get("counterfactual"),
+                diffs=tuple((item["model"], item["why"]) for item in fields.get("diffs", ())),
             )
+    for found in entries.values():
+        for other in [found.counterfactual, *(name for name, _ in found.diffs)]:
+            if other is not None and other not in entries:
+                raise RuntimeError(f"zoo entry {found.name!r} names {other!r}, which is not in the zoo")
     return entries
 
 
