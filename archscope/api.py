@@ -278,8 +278,10 @@ def check(models: list[str] | None = None, *, analysis: Analysis | None = None) 
 
 def diff(model_a, model_b, input_size=None, *, device="meta") -> dict:
     """Where ``model_b`` differs from ``model_a``, both traced at ``input_size`` (default: ``model_a``'s
-    zoo input): the ``archscope diff --format json`` document (``analysis.diff.model_diff``)."""
+    zoo input; a zoo ``model_b`` that cannot take it, at its own): the ``archscope diff --format json``
+    document (``analysis.diff.model_diff``)."""
     from archscope.analysis.diff import model_diff
+    from archscope.loading import is_zoo_name
 
     first = analyze(model_a, input_size, device=device)
     shapes = [list(spec.shape) for spec in first.trace.inputs]
@@ -288,7 +290,10 @@ def diff(model_a, model_b, input_size=None, *, device="meta") -> dict:
     except ForwardError as error:
         if input_size is not None:
             raise
-        raise UsageError(f"{error} (traced at the input of {first.trace.model}; give --input)") from error
+        if not is_zoo_name(model_b):
+            raise UsageError(f"{error} (traced at the input of {first.trace.model}; give input_size "
+                             "(--input) that both models take)") from error
+        second = analyze(model_b, None, device=device)
     return model_diff(*((analysis.trace.model, analysis.trace, analysis.rows, analysis.own_totals)
                         for analysis in (first, second)))
 

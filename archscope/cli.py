@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from archscope import __version__
-from archscope.errors import ArchscopeError, UsageError
+from archscope.errors import ArchscopeError, LockError, ModelSpecError, UsageError
 from archscope.units import Convention, Device, Format, Mode
 
 
@@ -100,16 +100,16 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--update", action="store_true", help="rewrite the locks that drifted")
     diff = commands.add_parser(
         "diff", help="where two models differ: layers aligned by path then structure, totals side by side",
-        description="Both models are traced at the same input (default: MODEL_A's zoo input). Leaf layer "
-                    "calls are paired by path, then by type and output shape, then by type; pairs that "
-                    "differ are grouped by what differs (kernel, bias, pooling, ...). --all writes the diffs "
-                    "the zoo lists (reports/diffs/).")
+        description="Both models are traced at the same input (default: MODEL_A's zoo input; a zoo "
+                    "MODEL_B that cannot take it, at its own). Layer calls are paired by path, then by type "
+                    "and output shape, then by type; pairs that differ are grouped by what differs (kernel, "
+                    "bias, pooling, ...). --all writes the diffs the zoo lists (reports/diffs/).")
     diff.add_argument("model_a", metavar="MODEL_A", nargs="?")
     diff.add_argument("model_b", metavar="MODEL_B", nargs="?")
     diff.add_argument("--input", metavar="SHAPE", help="e.g. 1,3,224,224 (default: MODEL_A's zoo input)")
     diff.add_argument("--format", choices=[Format.TEXT.value, "md", Format.JSON.value], default=Format.TEXT.value)
     diff.add_argument("--all", action="store_true", help="write the zoo's diffs (Markdown) and an index to --out")
-    diff.add_argument("--out", metavar="DIR", default="reports/diffs", help="with --all (default: reports/diffs)")
+    diff.add_argument("--out", metavar="DIR", help="with --all (default: reports/diffs)")
     for sub in (listing, summary, report, check, teach, lock, verify, diff):
         sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     return parser
@@ -284,18 +284,27 @@ def run_verify(args) -> int:
     from archscope.render.diff import drift_text
     from archscope.testing import drift_of, lock_text, read_lock
 
-    locks = [(path, read_lock(path)) for path in args.files]  # every file read before any is traced
-    drifted = 0
+    # every file read and every model traced before anything is written or printed
+    locks = [(path, read_lock(path)) for path in args.files]
+    results = []
     for path, locked in locks:
-        drift, fresh = drift_of(locked)
+        try:
+            results.append((path, locked, *drift_of(locked)))
+        except ArchscopeError as error:
+            where = " (a file in a MODEL spec is found from the current directory)" if isinstance(
+                error, ModelSpecError) else ""
+            raise LockError(f"{path}: {error}{where}") from None
+    drifted = 0
+    for path, locked, drift, fresh in results:
         if drift["equal"]:
             print(f"{path}: ok ({locked['model']}, {len(locked['layers'])} layer calls)")
-        elif args.update:
+            continue
+        sys.stdout.write(drift_text(drift, path))
+        if args.update:
             write_file(Path(path), lock_text(fresh))
-            print(f"{path}: updated")
+            print(f"{path}: updated to the new trace")
         else:
             drifted += 1
-            sys.stdout.write(drift_text(drift, path))
     return 1 if drifted else 0
 
 
@@ -306,7 +315,11 @@ def run_diff(args) -> int:
     if args.all:
         if args.model_a or args.model_b or args.input is not None:
             raise UsageError("--all takes no MODEL and no --input: each pair is traced at its first model's input")
+        if args.format != Format.TEXT.value:
+            raise UsageError("--all writes Markdown files; --format is for one pair on stdout")
         return _diff_all(args)
+    if args.out is not None:
+        raise UsageError("--out is for --all; one diff goes to stdout (redirect it to a file)")
     if not args.model_b:
         raise UsageError("give MODEL_A and MODEL_B (or --all)")
     from archscope.inputs import parse_shapes
@@ -326,7 +339,7 @@ def _diff_all(args) -> int:
     from archscope.output import writable_directory, write_file
     from archscope.render.diff import diff_index_markdown, diff_markdown
 
-    out = writable_directory(args.out)
+    out = writable_directory(args.out or "reports/diffs")
     pairs = []
     for name in zoo.names():
         for other, why in zoo.entry(name).diffs:

@@ -48,20 +48,26 @@ def as_module(candidate, label: str):
     if isinstance(candidate, nn.Module):
         return candidate
     if not callable(candidate):
-        raise ModelSpecError(f"{label} is a {type(candidate).__name__}, not an nn.Module or a callable returning one")
+        raise ModelSpecError(
+            f"{label} is of type {type(candidate).__name__}, not an nn.Module or a callable returning one")
     try:
         made = candidate()
     except Exception as error:
         raise ModelSpecError(f"{label}: calling it failed: {type(error).__name__}: {error}") from error
     if not isinstance(made, nn.Module):
-        raise ModelSpecError(f"{label} returned a {type(made).__name__}, not an nn.Module")
+        raise ModelSpecError(f"{label} returned an object of type {type(made).__name__}, not an nn.Module")
     return made
+
+
+def is_zoo_name(model) -> bool:
+    """Whether ``model`` names a zoo entry (a string without the ``:`` of a spec)."""
+    return isinstance(model, str) and ":" not in model
 
 
 def load_model(model, device: Device):
     """(name, module, zoo entry or None) for a zoo name, a spec string, a module or a factory."""
     if isinstance(model, str):
-        if ":" not in model:
+        if is_zoo_name(model):
             return model, zoo.build(model, device=device.value), zoo.entry(model)
         return model, as_module(_import_target(model), f"MODEL {model!r}"), None
     module = as_module(model, "model")
@@ -73,6 +79,6 @@ def require_input(entry, input_size, input_data):
         raise UsageError("give input_size or input_data, not both")
     if input_size is None and input_data is None:
         if entry is None:
-            raise UsageError("this model is not in the zoo: give its input size (--input SHAPE)")
+            raise UsageError("this model is not in the zoo: give its input size (--input SHAPE; input_size= in Python)")
         return list(entry.default_input)
     return input_size

@@ -134,7 +134,7 @@ def test_bad_model_specs(capsys, spec, words):
 
 def test_spec_that_is_not_a_module(capsys, tmp_path):
     (tmp_path / "m.py").write_text("NOT_A_MODEL = 42\ndef returns_int():\n    return 3\n")
-    for name, words in (("NOT_A_MODEL", "is a int"), ("returns_int", "returned a int")):
+    for name, words in (("NOT_A_MODEL", "is of type int"), ("returns_int", "returned an object of type int")):
         status, _, err = run(capsys, "summary", f"{tmp_path}/m.py:{name}", "--input", "1,3")
         assert status == 2 and words in err
 

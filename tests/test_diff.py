@@ -93,6 +93,110 @@ def test_paper_against_torchvision_shows_batch_norm_for_lrn(paper_vs_torchvision
     assert totals["params"]["delta"] == 13_004_888 - 13_378_280
 
 
+def test_the_api_diff_of_two_modules_by_hand():
+    from torch import nn
+
+    document = archscope.diff(nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU()),
+                              nn.Sequential(nn.Conv2d(3, 8, 3, bias=False), nn.ReLU()), (1, 3, 10, 10))
+    (change,) = document["changes"]
+    assert change["fields"] == [{"field": "parameters", "values": [[("weight", "bias"), ("weight",)]]}]
+    assert change["params"] == [3 * 8 * 9 + 8, 3 * 8 * 9]
+    totals = {item["key"]: item for item in document["totals"]}
+    assert totals["params"]["delta"] == -8 and totals["mult_adds"]["delta"] == 0
+
+
+def test_an_int_setting_and_its_tuple_are_one_setting():
+    from torch import nn
+
+    document = archscope.diff(nn.Sequential(nn.MaxPool2d(2), nn.AdaptiveAvgPool2d(1)),
+                              nn.Sequential(nn.MaxPool2d((2, 2)), nn.AdaptiveAvgPool2d((1, 1))), (1, 3, 8, 8))
+    assert document["changes"] == []
+    document = archscope.diff(nn.MaxPool2d(2), nn.MaxPool2d((2, 3)), (1, 3, 12, 12))
+    assert document["changes"][0]["fields"] == [  # a pool's stride defaults to its kernel
+        {"field": "kernel_size", "values": [[2, (2, 3)]]}, {"field": "stride", "values": [[2, (2, 3)]]}]
+
+
+CONTAINERS = """
+import torch
+from torch import nn
+
+class BatchNormAct(nn.BatchNorm2d):  # timm's BatchNormAct2d: a batch norm with a child activation
+    def __init__(self, channels, eps=1e-5):
+        super().__init__(channels, eps=eps)
+        self.act = nn.ReLU()
+    def forward(self, x):
+        return self.act(super().forward(x))
+
+class Scaled(nn.Module):  # a parameter of its own beside a child
+    def __init__(self, n):
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(n))
+        self.act = nn.ReLU()
+    def forward(self, x):
+        return self.act(x * self.scale.sum())
+
+def a():
+    return nn.Sequential(nn.Conv2d(3, 8, 3), BatchNormAct(8), Scaled(10))
+
+def b():
+    return nn.Sequential(nn.Conv2d(3, 8, 3), BatchNormAct(8, eps=1e-3), Scaled(1000))
+"""
+
+
+def test_containers_with_parameters_of_their_own_are_compared(tmp_path, capsys):
+    (tmp_path / "nets.py").write_text(CONTAINERS)
+    spec = str(tmp_path / "nets.py")
+    document = archscope.diff(f"{spec}:a", f"{spec}:b", (1, 3, 10, 10))
+    by_type = {change["type_a"]: change for change in document["changes"]}
+    assert by_type["BatchNormAct"]["fields"] == [{"field": "eps", "values": [[1e-5, 1e-3]]}]
+    assert by_type["Scaled"]["params"] == [10, 1000] and by_type["Scaled"]["figures"] == ["params"]
+    assert main(["diff", f"{spec}:a", f"{spec}:b", "--input", "1,3,10,10"]) == 0
+    text = capsys.readouterr().out
+    assert "1 × BatchNormAct: eps 1e-05 → 0.001" in text and "1 × Scaled: params\n" in text
+    assert "same layers" not in text
+
+
+def test_same_layers_but_other_totals_is_not_called_the_same(tmp_path, capsys):
+    (tmp_path / "nets.py").write_text(
+        "import torch\nfrom torch import nn\n"
+        "class Offset(nn.Module):\n"
+        "    def __init__(self, n):\n        super().__init__()\n"
+        "        self.register_buffer('offset', torch.zeros(n))\n        self.conv = nn.Conv2d(3, 4, 1)\n"
+        "    def forward(self, x):\n        return self.conv(x) + self.offset.sum()\n"
+        "def a():\n    return Offset(1)\n"
+        "def b():\n    return Offset(1000)\n")
+    spec = str(tmp_path / "nets.py")
+    assert main(["diff", f"{spec}:a", f"{spec}:b", "--input", "1,3,4,4"]) == 0
+    text = capsys.readouterr().out
+    assert "same figures, yet the totals differ" in text and "+999 (+99900.00%)" in text
+    assert "Top-level calls" in text  # the conv is Offset's child
+
+
+def test_a_one_layer_model_has_no_empty_top_level_table(capsys):
+    from torch import nn
+
+    from archscope.render.diff import diff_text
+
+    text = diff_text(archscope.diff(nn.Conv2d(3, 8, 3), nn.Conv2d(3, 8, 5, padding=1), (1, 3, 8, 8)))
+    assert "kernel_size 3×3 → 5×5; padding 0×0 → 1×1" in text and "Top-level calls" not in text
+
+
+def test_a_change_below_the_rounding_is_not_shown_as_zero():
+    from archscope.render.diff import change_text
+
+    assert change_text("params_bytes", 1_000_000, 1_001_536) == "+1,536 bytes (+0.15%)"
+    assert change_text("params", 13_385_816, 13_385_817) == "+1 (+<0.01%)"
+    assert change_text("total_bytes", 2_000_000, 1_000_000) == "-1.00 (-50.00%)"
+
+
+def test_a_zoo_model_that_cannot_take_the_first_input_runs_at_its_own(capsys):
+    document = archscope.diff("inception-mnist", "lenet5")
+    assert document["inputs"][0] != document["inputs"][1]
+    assert main(["diff", "lenet5", "alexnet", "--format", "md"]) == 0
+    markdown = capsys.readouterr().out
+    assert "each at its own input: alexnet cannot take lenet5's" in markdown
+
+
 def test_the_two_articles_choices():
     document = archscope.diff("googlenet", "googlenet-lrn")
     assert document["inputs"] == [[[20, 3, 224, 224]]] * 2  # both at googlenet's (003's) input
@@ -114,7 +218,7 @@ def test_a_model_against_itself_has_no_differences():
     document = archscope.diff("inception-v1-block", "inception-v1-block")
     assert document["changes"] == [] and document["only"] == []
     assert all(item["delta"] == 0 for item in document["totals"])
-    assert document["counts"]["matched_by_path"] == document["counts"]["a_leaves"]
+    assert document["counts"]["matched_by_path"] == document["counts"]["a_layers"]
 
 
 def test_cli_formats(capsys):
@@ -135,7 +239,11 @@ def test_cli_formats(capsys):
 @pytest.mark.parametrize("argv, message", [
     (["diff", "googlenet"], "give MODEL_A and MODEL_B"),
     (["diff", "googlenet", "nonet"], "unknown model 'nonet'"),
-    (["diff", "inception-mnist", "googlenet"], "traced at the input of inception-mnist; give --input"),
+    (["diff", "inception-mnist", "archscope.zoo.googlenet:googlenet"],
+     "traced at the input of inception-mnist; give input_size (--input) that both models take"),
+    (["diff", "inception-mnist", "googlenet", "--input", "1,1,28,28"], "forward failed"),
+    (["diff", "googlenet", "googlenet-lrn", "--out", "x"], "--out is for --all"),
+    (["diff", "--all", "--format", "json"], "--all writes Markdown files"),
     (["diff", "googlenet", "googlenet-lrn", "--input", "1,3,0,0"], "--input '1,3,0,0'"),
     (["diff", "--all", "googlenet"], "--all takes no MODEL"),
 ])

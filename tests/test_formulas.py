@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from fvcore.nn import FlopCountAnalysis
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode

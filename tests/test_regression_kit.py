@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from torch import nn
 
-import archscope
 from archscope.cli import main
 from archscope.errors import UsageError
 from archscope.testing import assert_mult_adds, assert_params
@@ -82,8 +81,26 @@ def test_verify_shows_the_drift_by_hand_then_update_accepts_it(tmp_path, capsys)
     assert f"changed: 0 (Conv2d)  output 1×8×6×6 → 1×16×6×6; params {conv_params(8)} → {conv_params(16)}, +{conv_params(8)} (+100.00%)" in out
     assert "changed: 2 (Flatten)  output 1×288 → 1×576" in out
     assert lock.read_text().count('"params": 224') == 1  # not rewritten without --update
-    assert run(capsys, "verify", str(lock), "--update")[0] == 0
+    status, out, _ = run(capsys, "verify", str(lock), "--update")
+    assert status == 0 and f"params {conv_params(8)} → {conv_params(16)}" in out  # what was accepted
+    assert out.endswith(f"{lock}: updated to the new trace\n")
     assert run(capsys, "verify", str(lock))[0] == 0
+
+
+def test_verify_of_several_locks_traces_all_before_it_writes(tmp_path, capsys):
+    """A lock whose model is gone fails naming that lock, and no other lock is rewritten."""
+    spec = write_net(tmp_path, 8)
+    first, second = tmp_path / "first.lock.json", tmp_path / "second.lock.json"
+    for lock in (first, second):
+        run(capsys, "lock", spec, "--input", "1,3,8,8", "-o", str(lock))
+    write_net(tmp_path, 16)
+    document = json.loads(second.read_text())
+    document["model"] = f"{tmp_path / 'gone.py'}:make"
+    second.write_text(json.dumps(document))
+    before = first.read_bytes()
+    status, out, err = run(capsys, "verify", str(first), str(second), "--update")
+    assert status == 2 and out == "" and first.read_bytes() == before
+    assert err.startswith(f"archscope: {second}: MODEL") and "no file" in err and "current directory" in err
 
 
 def test_verify_pairs_calls_by_path_only(tmp_path, capsys):
@@ -117,6 +134,26 @@ BAD_LOCKS = {
                             '"mode": "eval", "totals": {"params": "13M"}, "layers": []}', "totals: 'params'"),
     "not UTF-8": (b"\xff\xfe{", "cannot read lock"),
 }
+GOOD_HEAD = '"archscope_lock": 1, "model": "inception-v1-block", "traceable": true, "input": [[1, 192, 28, 28]]'
+TOTALS = {"params": 1, "trainable_params": 1, "frozen_params": 0, "buffers": 0, "mult_adds": 0, "input_bytes": 0,
+          "forward_backward_bytes": 0, "params_bytes": 0, "total_bytes": 0}
+LAYER = {"path": "", "call": 0, "type": "Conv2d", "output_shapes": [[1, 2]], "params": 1, "mult_adds": 0}
+
+
+def lock_with(mode="eval", totals=None, layer=None) -> str:
+    return (f'{{{GOOD_HEAD}, "mode": {json.dumps(mode)}, "totals": {json.dumps({**TOTALS, **(totals or {})})}, '
+            f'"layers": [{json.dumps({**LAYER, **(layer or {})})}]}}')
+
+
+BAD_LOCKS.update({
+    "a mode archscope has not": (lock_with(mode="fast"), "'mode' 'fast' is not one of eval, train"),
+    "a negative total": (lock_with(totals={"params": -5}), "totals: 'params' is missing or not a count"),
+    "a boolean total": (lock_with(totals={"buffers": True}), "totals: 'buffers' is missing or not a count"),
+    "a shape of strings": (lock_with(layer={"output_shapes": [["1", "2"]]}), "layer 1: 'output_shapes'"),
+    "a shape not in a list": (lock_with(layer={"output_shapes": [1, 2]}), "layer 1: 'output_shapes'"),
+    "a negative call": (lock_with(layer={"call": -1}), "layer 1: 'call'"),
+    "a path that is a number": (lock_with(layer={"path": 3}), "layer 1: 'path' is missing or not a string"),
+})
 
 
 @pytest.mark.parametrize("case", BAD_LOCKS)
@@ -214,13 +251,40 @@ def test_twice(archscope_lock):
     archscope_lock(nn.Conv2d(3, 4, 1), input_size=(1, 3, 4, 4), name="small")
     archscope_lock(nn.Conv2d(3, 4, 1), input_size=(1, 3, 8, 8))
     archscope_lock(nn.Conv2d(3, 4, 1), input_size=(1, 3, 8, 8))
+
+class TestSmall:
+    def test_width(self, archscope_lock):
+        archscope_lock(nn.Conv2d(3, 2, 1), input_size=(1, 3, 4, 4))
 """)
     result = pytester.runpytest("-p", "no:cacheprovider", "--archscope-update")
-    result.assert_outcomes(passed=2, failed=1)
+    result.assert_outcomes(passed=3, failed=1)
     result.stdout.fnmatch_lines(["*a second lock locks/test_two.test_twice.lock.json in one test; give each call a name=*"])
     assert sorted(path.name for path in (pytester.path / "locks").iterdir()) == [
-        "test_two.test_twice.lock.json", "test_two.test_twice.small.lock.json",
-        "test_two.test_width-4.lock.json", "test_two.test_width-8.lock.json"]
+        "test_two.TestSmall.test_width.lock.json", "test_two.test_twice.lock.json",
+        "test_two.test_twice.small.lock.json", "test_two.test_width-4.lock.json", "test_two.test_width-8.lock.json"]
+
+
+def test_fixture_default_inputs_and_a_forward_that_fails(pytester):
+    """A module is traced at 1×3×224×224 unless told, a zoo name at its entry's input; a forward
+    that fails is one line naming the layer, not a traceback."""
+    pytester.makepyfile(test_inputs="""
+from torch import nn
+
+def test_module(archscope_lock):
+    assert archscope_lock(nn.Conv2d(3, 4, 3)).trace.inputs[0].shape == (1, 3, 224, 224)
+
+def test_zoo(archscope_lock):
+    assert archscope_lock("lenet5").trace.inputs[0].shape == (1, 1, 32, 32)
+
+def test_wrong_channels(archscope_lock):
+    archscope_lock(nn.Conv2d(1, 4, 3))
+""")
+    # in a subprocess: an in-process run forgets torch modules it imported, and torch cannot import them twice
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--archscope-update")
+    result.assert_outcomes(passed=2, failed=1)
+    output = result.stdout.str()
+    assert "\narchscope_lock: forward failed in Conv2d on input [1, 3, 224, 224]: Given groups=1" in output
+    assert "Traceback" not in output and "tracer.py" not in output and "direct cause" not in output
 
 
 def test_fixture_reports_a_corrupt_lock_with_the_flag(pytester):
@@ -264,5 +328,13 @@ def test_assert_failures_say_the_value_expected_and_the_gap():
         assert_params("googlenet", "about thirteen million")
 
 
-def test_the_api_exposes_diff():
-    assert callable(archscope.diff)
+@pytest.mark.parametrize("expected", [True, None, 224.0, 224.5, "224.5", -1, "53.5 MB", "28%", "1/9", "2,24",
+                                      "224 params", "1e3", [224], "31.82 GMac"])
+def test_an_expected_value_that_is_not_a_count_is_a_usage_error(expected):
+    with pytest.raises(UsageError, match="expected params: .*(not a count|negative)"):
+        assert_params(nn.Conv2d(3, 8, 3), expected)
+
+
+def test_an_uninitialized_lazy_layer_is_a_usage_error():
+    with pytest.raises(UsageError, match=r"^2 \(LazyLinear\) has lazy parameters not yet initialized"):
+        assert_params(nn.Sequential(nn.Conv2d(3, 8, 3), nn.Flatten(), nn.LazyLinear(10)), 1)

@@ -15,14 +15,20 @@ TOTAL_KEYS = ("params", "trainable_params", "frozen_params", "buffers", "mult_ad
               "input_bytes", "forward_backward_bytes", "params_bytes", "total_bytes")
 # the figures a matched pair of layer calls is compared on, besides its module's attributes
 LAYER_FIELDS = ("type", "output_shapes", "params", "mult_adds")
+CALL_KEYS = ("path", "call", *LAYER_FIELDS)  # a layer call as a diff's block and a lock's layer show it
 
 
 def by_path(row: dict):
     return row["path"], row["call"]
 
 
+def by_shape(row: dict):
+    """Output shapes without the batch size."""
+    return tuple(tuple(shape[1:]) for shape in row["output_shapes"])
+
+
 def by_type_and_shape(row: dict):
-    return row["type"], tuple(tuple(shape[1:]) for shape in row["output_shapes"])
+    return row["type"], by_shape(row)
 
 
 def by_type(row: dict):
@@ -31,10 +37,6 @@ def by_type(row: dict):
 
 # The keys two models' calls are paired by, tried in turn on what the one before left unpaired.
 MODEL_KEYS = (("path", by_path), ("structure", by_type_and_shape), ("structure", by_type))
-
-
-def by_shape(row: dict):
-    return tuple(tuple(shape[1:]) for shape in row["output_shapes"])
 
 
 # Top-level calls are often containers of differently named classes (Inception / InceptionModule):
@@ -67,10 +69,26 @@ def compare_totals(a: dict, b: dict, keys=TOTAL_KEYS) -> list[dict]:
              "percent": (b[key] - a[key]) / a[key] * 100 if a[key] else None} for key in keys]
 
 
+def _units(rows: list[dict]) -> list[dict]:
+    """Leaf calls, and calls of containers with parameters or mult-adds of their own (timm's
+    BatchNormAct2d, a functional matmul in a block), each with its own figures only: every parameter
+    and mult-add of the model is in one of them."""
+    return [{**row, "params": row["self_params"], "mult_adds": row["self_mult_adds"]}
+            for row in rows if row["is_leaf"] or row["self_params"] or row["self_mult_adds"]]
+
+
 def _details(trace: Trace) -> dict[str, dict]:
     """Per module path: its attributes (kernel_size, stride, ...) and the names of its own parameters."""
     return {info.path: {**dict(info.attributes), "parameters": tuple(name for name, _, _ in info.param_numels)}
             for info in trace.modules}
+
+
+def _same_setting(a, b) -> bool:
+    """``2`` and ``(2, 2)`` are one setting: torch keeps a pooling layer's int as given, a conv's as a tuple."""
+    def spread(value, other):
+        plain_int = isinstance(value, int) and not isinstance(value, bool)
+        return (value,) * len(other) if plain_int and isinstance(other, tuple) else value
+    return spread(a, b) == spread(b, a)
 
 
 def _differences(a: dict, b: dict, a_details: dict, b_details: dict) -> list[dict]:
@@ -78,7 +96,7 @@ def _differences(a: dict, b: dict, a_details: dict, b_details: dict) -> list[dic
     found = [{"field": field, "a": a[field], "b": b[field]} for field in LAYER_FIELDS if a[field] != b[field]]
     names = set(a_details) | set(b_details) if a["type"] == b["type"] else set(a_details) & set(b_details)
     for field in sorted(names, key=lambda name: (name == "parameters", name)):
-        if a_details.get(field) != b_details.get(field):
+        if not _same_setting(a_details.get(field), b_details.get(field)):
             found.append({"field": field, "a": a_details.get(field), "b": b_details.get(field)})
     return found
 
@@ -100,14 +118,15 @@ def _layer(row: dict, details: dict) -> dict:
 def model_diff(a: tuple[str, Trace, list[dict], dict], b: tuple[str, Trace, list[dict], dict]) -> dict:
     """The ``archscope diff --format json`` document of two models, each given as (name, trace, rows, totals).
 
-    Leaf calls (where the kernels are) are aligned by path, then by type and output shape, then by
+    The calls that hold the figures (``_units``) are aligned by path, then by type and output shape, then by
     type; pairs that differ are grouped by what differs (``changes``), unpaired calls by type
     (``only``); the top-level calls (``blocks``) are aligned the same way, so a reader sees which
     stage holds the difference.
     """
     (a_name, a_trace, a_rows, a_totals), (b_name, b_trace, b_rows, b_totals) = a, b
     a_details, b_details = _details(a_trace), _details(b_trace)
-    pairs = align([row for row in a_rows if row["is_leaf"]], [row for row in b_rows if row["is_leaf"]], MODEL_KEYS)
+    a_units, b_units = _units(a_rows), _units(b_rows)
+    pairs = align(a_units, b_units, MODEL_KEYS)
     layers = []
     for row_a, row_b, matched_by in pairs:
         layers.append({
@@ -126,15 +145,15 @@ def model_diff(a: tuple[str, Trace, list[dict], dict], b: tuple[str, Trace, list
             side = "a" if pair["a"] else "b"
             only.setdefault((side, pair[side]["type"]), []).append(number)
     changes = [_change(layers, members) for members in groups.values()]
-    types = Counter((side, row["type"]) for side, rows in (("a", a_rows), ("b", b_rows)) for row in rows if row["is_leaf"])
+    types = Counter((side, row["type"]) for side, rows in (("a", a_units), ("b", b_units)) for row in rows)
     blocks = align([row for row in a_rows if row["depth"] == 1], [row for row in b_rows if row["depth"] == 1], BLOCK_KEYS)
     return {
         "models": [a_name, b_name],
         "inputs": [[list(spec.shape) for spec in trace.inputs] for trace in (a_trace, b_trace)],
         "totals": compare_totals(a_totals, b_totals),
         "counts": {
-            "a_leaves": sum(1 for pair in layers if pair["a"]),
-            "b_leaves": sum(1 for pair in layers if pair["b"]),
+            "a_layers": len(a_units),
+            "b_layers": len(b_units),
             "matched_by_path": sum(1 for pair in layers if pair["matched_by"] == "path"),
             "matched_by_structure": sum(1 for pair in layers if pair["matched_by"] == "structure"),
             "changed": sum(1 for pair in layers if pair["differences"]),
@@ -152,7 +171,7 @@ def model_diff(a: tuple[str, Trace, list[dict], dict], b: tuple[str, Trace, list
 
 
 def _block(row: dict) -> dict:
-    return {key: row[key] for key in ("path", "call", "type", "output_shapes", "params", "mult_adds")}
+    return {key: row[key] for key in CALL_KEYS}
 
 
 def _only(layers: list[dict], side: str, name: str, numbers: list[int]) -> dict:

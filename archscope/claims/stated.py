@@ -97,6 +97,26 @@ def value_interval(stated, units: str = "si", tolerance: float = 0.0, relation: 
     return Interval(centre - half - widen, centre + half + widen)
 
 
+COUNT_UNITS = ("K", "k", "M", "G", "T", "thousand", "million", "billion", "万", "亿")
+GROUPED_DIGITS = re.compile(r"^(?:[0-9]{1,3}(?:,[0-9]{3})*|[0-9]+)(?:\.[0-9]+)?$")  # "13,385,816", not "2,24"
+
+
+def count_interval(stated) -> Interval:
+    """What a pinned count admits: a non-negative int exactly, or a figure as printed (``"13.4M"``,
+    ``"31.82 G"``, ``"13,385,816"``) every value that rounds to it. Sizes, percentages, ratios and
+    decimals without a unit are not counts (ValueError)."""
+    if isinstance(stated, int) and not isinstance(stated, bool):
+        if stated < 0:
+            raise ValueError(f"{stated} is negative; a count is 0 or more")
+        return value_interval(stated)
+    match = NUMBER.match(stated) if isinstance(stated, str) else None
+    if (match is None or not GROUPED_DIGITS.match(match["digits"]) or (match["unit"] or "K") not in COUNT_UNITS
+            or ("." in match["digits"] and match["unit"] is None)):
+        raise ValueError(f"{stated!r} is not a count: give an int (13_385_816) or a figure as printed "
+                         "('13.4M', '31.82 G', '13,385,816')")
+    return value_interval(stated)
+
+
 def parse_shape(stated) -> tuple[int, ...]:
     """``[20, 1000]``, ``"64×56×56"``, ``"1x28x28"`` or ``"[20, 64, 28, 28]"`` as a tuple of ints."""
     if isinstance(stated, list):

@@ -35,14 +35,20 @@ def _figure(key: str, value: int) -> str:
 
 
 def change_text(key: str, a: int, b: int, percent: float | None = None) -> str:
-    """``-373,392 (-2.79%)``; ``0`` when equal."""
+    """``-373,392 (-2.79%)``; ``0`` when equal; a change too small for MB or for 0.01% is never shown
+    as zero (``+4,096 bytes (+<0.01%)``)."""
     if a == b:
         return "0"
     delta = b - a
-    text = f"{'+' if delta > 0 else '-'}{_figure(key, abs(delta))}"
+    sign = "+" if delta > 0 else "-"
+    size = _figure(key, abs(delta))
+    if key.endswith("_bytes") and float(size) == 0:
+        size = f"{numbers.count(abs(delta))} bytes"
     if percent is None and a:
         percent = delta / a * 100
-    return f"{text} ({percent:+.2f}%)" if percent is not None else f"{text} (from 0)"
+    if percent is None:
+        return f"{sign}{size} (from 0)"
+    return f"{sign}{size} ({sign}<0.01%)" if abs(percent) < 0.005 else f"{sign}{size} ({percent:+.2f}%)"
 
 
 def _arrow(key: str, a, b) -> str:
@@ -91,7 +97,9 @@ def _group_heading(change: dict) -> str:
         parts.append(field_text(field["field"], *field["values"][0])
                      + (f" (and {more} other value{'s' if more > 1 else ''})" if more else ""))
     if not parts and change["type_a"] == change["type_b"]:
-        parts.append(", ".join(FIGURE_LABELS[key] for key in change["figures"]) + " (from the layers before)")
+        # with the same settings, a new output or cost comes from the input; new params, from the class's own code
+        why = "" if "params" in change["figures"] else " (from the layers before)"
+        parts.append(", ".join(FIGURE_LABELS[key] for key in change["figures"]) + why)
     return f"{change['count']} × {types}" + (f": {'; '.join(parts)}" if parts else "")
 
 
@@ -114,7 +122,7 @@ def diff_context(document: dict) -> dict:
         sums = "; ".join(f"{FIGURE_LABELS[key]} {numbers.count(only[key])}" for key in ("params", "mult_adds") if only[key])
         groups.append({"heading": f"{only['count']} × {only['type']} only in {name}", "sums": sums,
                        "paths": [_pair_label(document["layers"][number]) for number in only["layers"]]})
-    types = {"caption": "Leaf layer calls per type, where the counts differ", "headers": ["Type", a_name, b_name],
+    types = {"caption": "Layer calls per type, where the counts differ", "headers": ["Type", a_name, b_name],
              "numeric": [False, True, True],
              "rows": [{"kind": "", "cells": [row["type"], str(row["a"]), str(row["b"])]}
                       for row in document["types"] if row["a"] != row["b"]]}
@@ -127,7 +135,7 @@ def diff_context(document: dict) -> dict:
             _arrow(key, a[key], b[key]) if a and b else (value_text(one[key]) if key == "output_shapes" else _figure(key, one[key]))
             for key in ("output_shapes", "params", "mult_adds")]
         blocks["rows"].append({"kind": "", "cells": cells})
-    layers = {"caption": "Leaf layers that differ or have no counterpart",
+    layers = {"caption": "Layer calls that differ or have no counterpart",
               "headers": [a_name, b_name, "Paired by", "What differs", "Output", "Params", "Mult-adds"],
               "numeric": [False, False, False, False, False, True, True], "rows": []}
     for pair in document["layers"]:
@@ -141,14 +149,21 @@ def diff_context(document: dict) -> dict:
                    for key in ("output_shapes", "params", "mult_adds")]
         layers["rows"].append({"kind": "", "cells": [_side(a), _side(b), pair["matched_by"] or "—", what or "—", *figures]})
     same_input = inputs[0] == inputs[1]
+    same_layers = not document["changes"] and not document["only"]
+    same_totals = not any(row["delta"] for row in document["totals"])
     return {
-        "a": a_name, "b": b_name,
+        "a": a_name, "b": b_name, "same_input": same_input,
         "title": f"{a_name} and {b_name}" + (f" at {inputs[0]}" if same_input else f" at {inputs[0]} and {inputs[1]}"),
-        "alignment": (f"Leaf layer calls: {counts['a_leaves']} in {a_name}, {counts['b_leaves']} in {b_name}; "
+        "alignment": (f"Layer calls (leaves, and modules with parameters or mult-adds of their own): "
+                      f"{counts['a_layers']} in {a_name}, {counts['b_layers']} in {b_name}; "
                       f"{counts['matched_by_path']} paired by path, {counts['matched_by_structure']} by structure "
                       f"(type and output shape, then type), {counts['changed']} of the pairs differ; "
                       f"{counts['only_a']} only in {a_name}, {counts['only_b']} only in {b_name}."),
-        "identical": not document["changes"] and not document["only"],
+        "same_layers": same_layers,
+        "verdict": None if not same_layers else (
+            "The two models have the same layers with the same figures." if same_totals else
+            "The layer calls pair one to one with the same figures, yet the totals differ: the difference "
+            "is outside them (buffers, or tensors no layer call returns)."),
         "totals": totals_table(document["totals"], a_name, b_name),
         "groups": groups, "types": types, "blocks": blocks, "layers": layers,
     }
@@ -163,8 +178,8 @@ def diff_text(document: dict) -> str:
     context = diff_context(document)
     lines = [f"archscope diff: {context['title']}", "", *grid(context["totals"]), "",
              *textwrap.wrap(context["alignment"], 100), ""]
-    if context["identical"]:
-        lines += ["The two models have the same layers with the same figures.", ""]
+    if context["same_layers"]:
+        lines += [context["verdict"], ""]
     else:
         lines.append("What differs")
         for group in context["groups"]:
@@ -178,7 +193,8 @@ def diff_text(document: dict) -> str:
         lines.append("")
     if context["types"]["rows"]:
         lines += [*grid(context["types"]), ""]
-    lines += [*grid(context["blocks"])]
+    if context["blocks"]["rows"]:  # none when the model is one layer
+        lines += [*grid(context["blocks"])]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -201,6 +217,15 @@ def diff_index_markdown(pairs: list[dict]) -> str:
                      "cells": [change_text(key, totals[key]["a"], totals[key]["b"], totals[key]["percent"])
                                for key in ("params", "mult_adds")]})
     return render("diff_index.md.j2", {"rows": rows})
+
+
+def pin_failure_text(label: str, key: str, actual: int, expected, interval) -> str:
+    """``assert_params``'s message: ``googlenet: params 13,004,888, expected 13,385,816, off by -380,928 (-2.85%)``."""
+    if isinstance(expected, int):
+        stated = f"{numbers.count(expected)}, off by {change_text(key, expected, actual)}"
+    else:
+        stated = f"{expected!r} ({interval.describe()})"
+    return f"{label}: {TOTAL_LABELS[key].lower()} {numbers.count(actual)}, expected {stated}"
 
 
 def drift_text(drift: dict, name: str) -> str:

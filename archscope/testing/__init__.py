@@ -13,12 +13,12 @@ from archscope.testing.lockfile import lock_document, lock_text, read_lock
 __all__ = ["assert_mult_adds", "assert_params", "drift_of", "make_lock", "read_lock", "lock_text"]
 
 
-def make_lock(model, input_size=None) -> dict:
+def make_lock(model, input_size=None, mode="eval") -> dict:
     """The lock document of ``model`` (zoo name, MODEL spec, ``nn.Module`` or factory) at ``input_size``
-    (default: the zoo entry's input), traced on meta."""
+    (default: the zoo entry's input), traced on meta in ``mode``."""
     from archscope.api import analyze, versions
 
-    analysis = analyze(model, input_size)
+    analysis = analyze(model, input_size, mode=mode)
     return lock_document(analysis, traceable=isinstance(model, str), versions=versions())
 
 
@@ -31,24 +31,20 @@ def drift_of(locked: dict, fresh: dict | None = None) -> tuple[dict, dict]:
         if not locked["traceable"]:
             raise LockError(f"the lock of {locked['model']!r} was written for a module object (by the pytest "
                             "fixture archscope_lock); its test verifies it")
-        fresh = make_lock(locked["model"], locked["input"])
+        fresh = make_lock(locked["model"], locked["input"], locked["mode"])
     return lock_drift(locked, fresh), fresh
 
 
 def _assert_figure(key: str, actual: int, expected, label: str) -> None:
-    from archscope.claims.stated import value_interval
-    from archscope.render.diff import TOTAL_LABELS, change_text
+    from archscope.claims.stated import count_interval
+    from archscope.render.diff import pin_failure_text
 
     try:
-        interval = value_interval(expected)
+        interval = count_interval(expected)
     except ValueError as error:
         raise UsageError(f"expected {key}: {error}") from None
-    if actual in interval:
-        return
-    exact = isinstance(expected, int) or interval.low == interval.high
-    stated = f"{expected:,}" if isinstance(expected, int) else f"{expected!r} ({interval.describe()})"
-    off = f", off by {change_text(key, expected, actual)}" if isinstance(expected, int) and exact else ""
-    raise AssertionError(f"{label}: {TOTAL_LABELS[key].lower()} {actual:,}, expected {stated}{off}")
+    if actual not in interval:
+        raise AssertionError(pin_failure_text(label, key, actual, expected, interval))
 
 
 def assert_params(model, expected) -> None:

@@ -10,14 +10,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from archscope.analysis import diff
 from archscope.errors import LockError, UsageError
 from archscope.inputs import validate_input_size
+from archscope.units import Mode
 
 LOCK_FORMAT = 1
-TOTAL_KEYS = ("params", "trainable_params", "frozen_params", "buffers", "mult_adds",
-              "input_bytes", "forward_backward_bytes", "params_bytes", "total_bytes")
-LAYER_KEYS = ("path", "call", "type", "output_shapes", "params", "mult_adds")
-LAYER_TYPES = {"path": str, "call": int, "type": str, "output_shapes": list, "params": int, "mult_adds": int}
+# FLOPs are left out: they count element-wise ops by rules archscope may refine (and by how torch
+# decomposes an op) without the model changing; a lock pins what the model is
+TOTAL_KEYS = tuple(key for key in diff.TOTAL_KEYS if key != "flops")
+LAYER_KEYS = diff.CALL_KEYS
+MODES = tuple(mode.value for mode in Mode)
 
 
 def lock_document(analysis, traceable: bool, versions: dict[str, str]) -> dict:
@@ -80,14 +83,26 @@ def _problem(document: dict) -> str | None:
         validate_input_size(document["input"])
     except UsageError as error:
         return f"'input': {error}"
+    if document["mode"] not in MODES:
+        return f"'mode' {document['mode']!r} is not one of {', '.join(MODES)}"
     for key in TOTAL_KEYS:
-        value = document["totals"].get(key)
-        if not isinstance(value, int) or isinstance(value, bool):
-            return f"totals: {key!r} is missing or not an integer"
+        if not _count(document["totals"].get(key)):
+            return f"totals: {key!r} is missing or not a count (an integer, 0 or more)"
     for number, layer in enumerate(document["layers"], 1):
         if not isinstance(layer, dict):
             return f"layer {number} is not an object"
-        for key, kind in LAYER_TYPES.items():
-            if not isinstance(layer.get(key), kind) or isinstance(layer.get(key), bool):
-                return f"layer {number}: {key!r} is missing or not a{'n' if kind is int else ''} {kind.__name__}"
+        for key in ("path", "type"):
+            if not isinstance(layer.get(key), str):
+                return f"layer {number}: {key!r} is missing or not a string"
+        for key in ("call", "params", "mult_adds"):
+            if not _count(layer.get(key)):
+                return f"layer {number}: {key!r} is missing or not a count (an integer, 0 or more)"
+        shapes = layer.get("output_shapes")
+        if not isinstance(shapes, list) or not all(
+                isinstance(shape, list) and all(map(_count, shape)) for shape in shapes):
+            return f"layer {number}: 'output_shapes' is missing or not a list of shapes (lists of counts)"
     return None
+
+
+def _count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0

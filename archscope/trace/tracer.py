@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn.parameter import UninitializedTensorMixin
 from torch.utils._pytree import tree_map
 
-from archscope.errors import ForwardError
+from archscope.errors import ForwardError, UsageError
 from archscope.records import ModuleInfo, Trace
 from archscope.trace.recorder import Recorder
 from archscope.units import Device, Mode
 
 
 # Hyperparameters a reader of a layer table wants to see (Table 1's "patch size / stride"), recorded
-# as JSON values for torch's own layers (a user's class may mean something else by these names).
+# as JSON values for torch's own layers and their subclasses (timm's Conv2dSame, BatchNormAct2d);
+# a user's class that is not one may mean something else by these names.
 # hidden_size and proj_size mark torch's recurrent layers, which other tools count their own way
 # (analysis/conventions.py).
 ATTRIBUTES = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups",
@@ -27,8 +29,11 @@ ATTRIBUTES = ("in_channels", "out_channels", "kernel_size", "stride", "padding",
               "affine", "track_running_stats", "hidden_size", "proj_size", "eps", "momentum", "alpha", "beta", "k")
 
 
+_CONTAINERS = (nn.Module, nn.Sequential, nn.ModuleList, nn.ModuleDict)
+
+
 def _attributes(module: nn.Module) -> tuple[tuple[str, object], ...]:
-    if not type(module).__module__.startswith("torch.nn."):
+    if not any(kind.__module__.startswith("torch.nn.") and kind not in _CONTAINERS for kind in type(module).__mro__):
         return ()
     found = []
     for name in ATTRIBUTES:
@@ -41,6 +46,10 @@ def _attributes(module: nn.Module) -> tuple[tuple[str, object], ...]:
 
 def module_infos(model: nn.Module) -> tuple[dict[int, str], tuple[ModuleInfo, ...]]:
     """Each module's state_dict path (the first, if it is registered twice) and its parameter counts."""
+    for path, module in model.named_modules():
+        if any(isinstance(p, UninitializedTensorMixin) for p in [*module.parameters(False), *module.buffers(False)]):
+            raise UsageError(f"{path or 'the model'} ({type(module).__name__}) has lazy parameters not yet "
+                             "initialized: run one forward on a real input first, so their sizes are known")
     paths: dict[int, str] = {}
     infos = []
     owned: set[int] = set()  # tensors already held by an earlier module
