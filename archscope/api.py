@@ -166,15 +166,18 @@ def _needs_real_tensors(error: ForwardError) -> bool:
 
 
 def analyze(model, input_size=None, *, input_data=None, device="meta", mode="eval", name: str | None = None,
-            convention="archscope") -> Analysis:
+            convention="archscope", weights=None) -> Analysis:
     """Trace ``model`` (zoo name, MODEL spec, ``nn.Module`` or factory) once and analyse it.
 
     ``input_size`` is one shape or a list of shapes (float32 inputs); ``input_data`` is a tensor, a
     tuple of positional arguments, or a dict of keyword arguments. On ``device="meta"`` no arithmetic
     runs; a model that needs real values falls back to the cpu, with a notice in ``trace.notices``.
     ``convention`` ("archscope", "torchinfo", "fvcore", "flopcounter"): whose rules ``totals`` follow.
+    ``weights``: a checkpoint file (read with ``weights_only=True``) or a state dict, checked against
+    the model and run in place of its tensors on the cpu; the model is not changed.
     """
     from archscope.trace import make_inputs, trace
+    from archscope.weights import check_weights, load_weights
 
     device = parse_enum(Device, device, "device")
     mode = parse_enum(Mode, mode, "mode")
@@ -182,6 +185,9 @@ def analyze(model, input_size=None, *, input_data=None, device="meta", mode="eva
     label, module, entry = load_model(model, device)
     input_size = require_input(entry, input_size, input_data)
     shapes = validate_input_size(input_size) if input_data is None else None
+    if weights is not None:
+        weights, source = load_weights(weights)
+        check_weights(module, weights, source)
 
     def run(on: Device) -> Trace:
         if shapes is not None:
@@ -190,7 +196,7 @@ def analyze(model, input_size=None, *, input_data=None, device="meta", mode="eva
             args, kwargs = (), dict(input_data)
         else:
             args, kwargs = (tuple(input_data) if isinstance(input_data, (tuple, list)) else (input_data,)), {}
-        return trace(module, args, kwargs, name=name or label, device=on, mode=mode)
+        return trace(module, args, kwargs, name=name or label, device=on, mode=mode, weights=weights)
 
     try:
         return Analysis(run(device), convention)
@@ -291,8 +297,8 @@ def diff(model_a, model_b, input_size=None, *, device="meta") -> dict:
         if input_size is not None:
             raise
         if not is_zoo_name(model_b):
-            raise UsageError(f"{error} (traced at the input of {first.trace.model}; give input_size "
-                             "(--input) that both models take)") from error
+            raise UsageError(f"{error} (traced at the input of {first.trace.model}; give an input size that "
+                             "both models take: --input, or input_size= in Python)") from error
         second = analyze(model_b, None, device=device)
     return model_diff(*((analysis.trace.model, analysis.trace, analysis.rows, analysis.own_totals)
                         for analysis in (first, second)))

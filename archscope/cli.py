@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from archscope import __version__
@@ -24,7 +26,8 @@ def _positive_int(text: str) -> int:
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line and exit status 2, as for every bad input
-        sys.stderr.write(f"archscope: {message} (see archscope {self.prog.split()[-1]} --help)\n")
+        command = self.prog.split()[1:]  # "archscope summary" -> ["summary"]; the top level has none
+        sys.stderr.write(f"archscope: {message} (see {' '.join(['archscope', *command[-1:], '--help'])})\n")
         sys.exit(2)
 
 
@@ -110,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--format", choices=[Format.TEXT.value, "md", Format.JSON.value], default=Format.TEXT.value)
     diff.add_argument("--all", action="store_true", help="write the zoo's diffs (Markdown) and an index to --out")
     diff.add_argument("--out", metavar="DIR", help="with --all (default: reports/diffs)")
+    for sub in (summary, report, lock):
+        sub.add_argument("--weights", metavar="FILE", help="a checkpoint (state dict) read with torch.load(weights_"
+                         "only=True): checked against the model by name and shape; its values run on --device cpu")
     for sub in (listing, summary, report, check, teach, lock, verify, diff):
         sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     return parser
@@ -138,7 +144,8 @@ def run_summary(args) -> int:
     from archscope.render.text import csv_text, summary_text, view_rows, view_text
 
     input_size = parse_shapes(args.input) if args.input is not None else None
-    analysis = analyze(args.model, input_size, device=args.device, mode=args.mode, convention=args.convention)
+    analysis = analyze(args.model, input_size, device=args.device, mode=args.mode, convention=args.convention,
+                       weights=args.weights)
     for notice in analysis.trace.notices:
         print(f"archscope: {notice}", file=sys.stderr)
     fmt, key = Format(args.format), VIEWS[args.view]
@@ -171,7 +178,7 @@ def _report_one(model, input_size, args, out) -> dict:
     from archscope.output import write_directory
     from archscope.render.report import report_files
 
-    analysis = analyze(model, input_size, device=args.device)
+    analysis = analyze(model, input_size, device=args.device, weights=args.weights)
     for notice in analysis.trace.notices:
         print(f"archscope: {notice}", file=sys.stderr)
     document = analysis.to_dict(counterfactual=True)
@@ -210,11 +217,13 @@ def run_report(args) -> int:
     from archscope import zoo
 
     input_size, out = _one_or_all(args)
+    if args.all and args.weights:
+        raise UsageError("--weights fits one MODEL, not --all")
     if not args.all:
         written = _report_one(args.model, input_size, args, out)["directory"]
         print(f"archscope: wrote {written}/index.md and index.html", file=sys.stderr)
         return 0
-    from archscope.output import write_file
+    from archscope.output import write_files
     from archscope.render.report import claims_files, index_files
 
     reports, names = [], zoo.names()
@@ -227,8 +236,7 @@ def run_report(args) -> int:
     order = {claim.id: number for number, claim in enumerate(load_all())}  # claims.md: in file order
     records = sorted((record for report in reports for record in report["document"].get("claims", [])),
                      key=lambda record: order[record["id"]])
-    for file_name, text in {**index_files(reports), **claims_files(records)}.items():
-        write_file(out / file_name, text)
+    write_files(out, {**index_files(reports), **claims_files(records)})
     print(f"archscope: wrote {len(names)} reports, {out}/index.md, index.html, claims.md and claims.html",
           file=sys.stderr)
     return 0
@@ -249,7 +257,7 @@ def run_check(args) -> int:
 
 
 def run_teach(args) -> int:
-    from archscope.output import writable_directory, write_file
+    from archscope.output import write_files
     from archscope.teach import LANGUAGES, lesson_files, lesson_models
 
     input_size, out = _one_or_all(args)
@@ -258,9 +266,8 @@ def run_teach(args) -> int:
         files = {}
         for lang in languages:  # rendered in full before anything is written
             files.update(lesson_files(name, input_size, lang))
-        directory = writable_directory(out / _directory_name(name))  # the other language's files stay
-        for file_name, text in files.items():
-            write_file(directory / file_name, text)
+        directory = out / _directory_name(name)
+        write_files(directory, files)  # the other language's files stay
         print(f"archscope: wrote {directory}/ ({', '.join(sorted(files))})", file=sys.stderr)
     return 0
 
@@ -270,7 +277,8 @@ def run_lock(args) -> int:
     from archscope.output import write_file
     from archscope.testing import lock_text, make_lock
 
-    document = make_lock(args.model, parse_shapes(args.input) if args.input is not None else None)
+    document = make_lock(args.model, parse_shapes(args.input) if args.input is not None else None,
+                         weights=args.weights)
     path = Path(args.output or f"{_directory_name(args.model)}.lock.json")
     if path.is_dir():
         raise UsageError(f"-o {str(path)!r} is a directory")
@@ -291,8 +299,9 @@ def run_verify(args) -> int:
         try:
             results.append((path, locked, *drift_of(locked)))
         except ArchscopeError as error:
-            where = " (a file in a MODEL spec is found from the current directory)" if isinstance(
-                error, ModelSpecError) else ""
+            location = locked["model"].rpartition(":")[0]
+            gone = isinstance(error, ModelSpecError) and location.endswith(".py") and not Path(location).is_file()
+            where = " (a file in a MODEL spec is found from the current directory)" if gone else ""
             raise LockError(f"{path}: {error}{where}") from None
     drifted = 0
     for path, locked, drift, fresh in results:
@@ -336,7 +345,7 @@ def _diff_all(args) -> int:
     """The diffs the zoo entries list (``diffs`` in the catalog), as Markdown, and their index."""
     from archscope import zoo
     from archscope.api import diff
-    from archscope.output import writable_directory, write_file
+    from archscope.output import writable_directory, write_files
     from archscope.render.diff import diff_index_markdown, diff_markdown
 
     out = writable_directory(args.out or "reports/diffs")
@@ -346,9 +355,8 @@ def _diff_all(args) -> int:
             document = diff(name, other)
             pairs.append({"file": f"{name}--{other}.md", "why": why, "document": document,
                           "text": diff_markdown(document)})
-    for pair in pairs:  # written only once every diff has been computed
-        write_file(out / pair["file"], pair["text"])
-    write_file(out / "index.md", diff_index_markdown(pairs))
+    # written only once every diff has been computed
+    write_files(out, {**{pair["file"]: pair["text"] for pair in pairs}, "index.md": diff_index_markdown(pairs)})
     print(f"archscope: wrote {len(pairs)} diffs and {out}/index.md", file=sys.stderr)
     return 0
 
@@ -357,8 +365,18 @@ COMMANDS = {"list": run_list, "summary": run_summary, "report": run_report, "che
             "lock": run_lock, "verify": run_verify, "diff": run_diff}
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised like Ctrl-C so that every write in progress is undone (``archscope.output``)."""
+
+
+def _terminate(signum, frame):
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
         return COMMANDS[args.command](args)
     except (ArchscopeError, ValueError) as error:
@@ -367,9 +385,12 @@ def main(argv: list[str] | None = None) -> int:
         message = " ".join(str(error).split())
         print(f"archscope: {message}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("archscope: interrupted", file=sys.stderr)
-        return 130
+    except (KeyboardInterrupt, Terminated) as stop:
+        print("archscope: interrupted (each file is as it was before, or complete)", file=sys.stderr)
+        return 130 if isinstance(stop, KeyboardInterrupt) else 128 + signal.SIGTERM
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from math import prod
 
 from archscope.errors import UsageError
@@ -11,8 +12,8 @@ INT64_MAX = 2**63 - 1
 
 def validate_input_size(input_size) -> list[tuple[int, ...]]:
     """One shape (a tuple of ints) or a list of shapes, each size a positive int that torch can hold."""
-    if isinstance(input_size, (tuple, list)) and input_size and all(isinstance(s, int) for s in input_size):
-        input_size = [input_size]
+    if isinstance(input_size, (tuple, list)) and input_size and not any(isinstance(s, (tuple, list)) for s in input_size):
+        input_size = [input_size]  # one shape, whatever its sizes are: each is checked below
     if not isinstance(input_size, (tuple, list)) or not input_size:
         raise UsageError(f"input size must be a shape such as (1, 3, 224, 224) or a list of shapes, not {input_size!r}")
     shapes = []
@@ -42,7 +43,7 @@ def parse_shapes(text: str) -> list[tuple[int, ...]]:
             item = item.strip()
             if not item:
                 raise UsageError(f"--input {where}: size {position} is empty")
-            if not item.lstrip("-").isdigit() or not item.isascii():
+            if not re.fullmatch(r"-?[0-9]+", item):
                 raise UsageError(f"--input {where}: size {position} ({item!r}) is not an integer")
             sizes.append(int(item))
         shapes.append(tuple(sizes))

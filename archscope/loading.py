@@ -24,6 +24,8 @@ def _import_target(spec: str):
                 raise ModelSpecError(f"MODEL {spec!r}: no file {location!r}")
             module_name = f"archscope_user_{abs(hash(str(path.resolve())))}"
             module_spec = importlib.util.spec_from_file_location(module_name, path)
+            if module_spec is None:
+                raise ModelSpecError(f"MODEL {spec!r}: {location!r} is not a Python file (name it *.py)")
             module = importlib.util.module_from_spec(module_spec)
             sys.modules[module_name] = module
             module_spec.loader.exec_module(module)
@@ -46,7 +48,7 @@ def as_module(candidate, label: str):
     from torch import nn
 
     if isinstance(candidate, nn.Module):
-        return candidate
+        return _eager(candidate, label)
     if not callable(candidate):
         raise ModelSpecError(
             f"{label} is of type {type(candidate).__name__}, not an nn.Module or a callable returning one")
@@ -56,7 +58,18 @@ def as_module(candidate, label: str):
         raise ModelSpecError(f"{label}: calling it failed: {type(error).__name__}: {error}") from error
     if not isinstance(made, nn.Module):
         raise ModelSpecError(f"{label} returned an object of type {type(made).__name__}, not an nn.Module")
-    return made
+    return _eager(made, label)
+
+
+def _eager(module, label: str):
+    """``module``, unless TorchScript compiled it: a ScriptModule takes no forward hooks, which the trace needs."""
+    import torch
+
+    if isinstance(module, torch.jit.ScriptModule):
+        raise ModelSpecError(f"{label} is a TorchScript module ({type(module).__name__}); archscope hooks each "
+                             "module's forward, which TorchScript does not allow: give the nn.Module before "
+                             "torch.jit.script / torch.jit.trace")
+    return module
 
 
 def is_zoo_name(model) -> bool:

@@ -26,17 +26,25 @@ def _reported_as(path: Path):
 
 
 def writable_directory(path: str | Path) -> Path:
-    """``path`` as an existing or creatable directory we may write in; else the one-line error."""
+    """``path`` if it is a directory we may write in, or one we could create; else the one-line error.
+    Nothing is created here: a run that fails later leaves no empty folder behind."""
     path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"--out {str(path)!r} is not a directory")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise UsageError(f"--out {str(path)!r} cannot be created: {error.strerror}") from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise UsageError(f"--out {str(path)!r} is not writable")
+    existing = next(folder for folder in (path, *path.parents) if folder.exists() or folder == Path(folder.anchor))
+    if not existing.is_dir():
+        what = "is not a directory" if existing == path else f"cannot be created: {str(existing)!r} is a file"
+        raise UsageError(f"--out {str(path)!r} {what}")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"--out {str(path)!r} is not writable" if existing == path else
+                         f"--out {str(path)!r} cannot be created in {str(existing)!r}: not writable")
     return path
+
+
+def write_files(directory: Path, files: dict[str, str]) -> None:
+    """Write each file (name → text) atomically into ``directory``, made if missing; others there stay."""
+    with _reported_as(directory):
+        directory.mkdir(parents=True, exist_ok=True)
+    for name, text in sorted(files.items()):
+        write_file(directory / name, text)
 
 
 def write_file(path: Path, text: str) -> None:
@@ -57,6 +65,7 @@ def write_directory(target: Path, files: dict[str, str]) -> None:
     """Replace directory ``target`` by one holding exactly ``files`` (name → text)."""
     old = target.parent / f".{target.name}.old"
     with _reported_as(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
         if old.exists() and not target.exists():  # a run died between the two renames below
             old.rename(target)
         staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 
+from archscope.errors import UsageError
+
 
 class Device(str, enum.Enum):
     META = "meta"
@@ -53,7 +55,7 @@ def parse_enum(enum_type: type[enum.Enum], value, what: str):
         return enum_type(value)
     except ValueError:
         choices = ", ".join(repr(member.value) for member in enum_type)
-        raise ValueError(f"{what} must be one of {choices}, not {value!r}") from None
+        raise UsageError(f"{what} must be one of {choices}, not {value!r}") from None
 
 
 def flops_from_mult_adds(mult_adds: int) -> int:

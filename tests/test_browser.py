@@ -142,3 +142,34 @@ def test_a_script_in_a_name_is_text(browser, tmp_path):
     assert "<script>alert(1)</script>" in text and "Evil|`name`*" in text
     assert [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"] == []
     screenshot(browser, tmp_path / "evil.png")
+
+
+HOSTILE = '<img src=x onerror="document.title=\'pwned\'">|*[a](javascript:alert(1))`$x$&amp;</style>'
+HOSTILE_MODEL = f"""
+from torch import nn
+Hostile = type({HOSTILE!r}, (nn.Conv2d,), {{}})
+
+def make():
+    model = nn.Sequential()
+    model.add_module("<b>bold</b>", Hostile(3, 8, 3, padding=1))
+    model.add_module("[link](javascript:alert(2))", nn.Conv2d(8, 8, 1))
+    return model
+"""
+
+
+def test_markup_in_class_and_module_names_is_text_everywhere_in_the_page(browser, tmp_path):
+    """HTML, Markdown and CSS specials in names a user's code chooses: no element is made of them, no
+    handler runs, and the page shows them verbatim (tables, charts' labels, the layer list)."""
+    (tmp_path / "hostile.py").write_text(HOSTILE_MODEL)
+    assert main(["report", f"{tmp_path / 'hostile.py'}:make", "--input", "1,3,8,8", "--out", str(tmp_path / "r")]) == 0
+    (report,) = (tmp_path / "r").iterdir()
+    open_page(browser, report / "index.html")
+    browser.execute_script("return new Promise(done => setTimeout(done, 300))")  # time for an onerror to fire
+    assert browser.title != "pwned"
+    counts = browser.execute_script("""return {
+        made: document.querySelectorAll('img, b, style ~ style, [onerror], a[href^="javascript"]').length,
+        scripts: document.querySelectorAll('script').length}""")
+    assert counts == {"made": 0, "scripts": 0}
+    text = browser.execute_script("return document.body.innerText")
+    assert HOSTILE in text and "<b>bold</b>" in text and "[link](javascript:alert(2))" in text
+    assert [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"] == []

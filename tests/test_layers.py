@@ -16,7 +16,7 @@ PACKAGE = Path(archscope.__file__).parent
 STAGES = [
     {"units", "errors", "records", "inputs", "formulas", "output"},  # output: atomic writes, for cli and testing
     {"zoo"},
-    {"loading"},
+    {"loading", "weights"},  # weights: a checkpoint read safely and checked against the loaded model
     {"trace"},
     {"analysis", "claims"},  # claims: data and the verdict engine, beside the analyses it reads
     {"render"},

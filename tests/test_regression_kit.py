@@ -101,6 +101,9 @@ def test_verify_of_several_locks_traces_all_before_it_writes(tmp_path, capsys):
     status, out, err = run(capsys, "verify", str(first), str(second), "--update")
     assert status == 2 and out == "" and first.read_bytes() == before
     assert err.startswith(f"archscope: {second}: MODEL") and "no file" in err and "current directory" in err
+    (tmp_path / "gone.py").write_text("def make():\n    raise RuntimeError('boom')\n")
+    status, _, err = run(capsys, "verify", str(second))
+    assert status == 2 and "calling it failed: RuntimeError: boom" in err and "current directory" not in err
 
 
 def test_verify_pairs_calls_by_path_only(tmp_path, capsys):
@@ -153,6 +156,7 @@ BAD_LOCKS.update({
     "a shape not in a list": (lock_with(layer={"output_shapes": [1, 2]}), "layer 1: 'output_shapes'"),
     "a negative call": (lock_with(layer={"call": -1}), "layer 1: 'call'"),
     "a path that is a number": (lock_with(layer={"path": 3}), "layer 1: 'path' is missing or not a string"),
+    "format true": ('{"archscope_lock": true}', "lock format True is not 1"),
 })
 
 
@@ -255,12 +259,17 @@ def test_twice(archscope_lock):
 class TestSmall:
     def test_width(self, archscope_lock):
         archscope_lock(nn.Conv2d(3, 2, 1), input_size=(1, 3, 4, 4))
+
+@pytest.mark.parametrize("c", [1, 2], ids=["a::b", "a.b"])
+def test_ids(archscope_lock, c):
+    archscope_lock(nn.Conv2d(3, c, 1), input_size=(1, 3, 4, 4))
 """)
     result = pytester.runpytest("-p", "no:cacheprovider", "--archscope-update")
-    result.assert_outcomes(passed=3, failed=1)
+    result.assert_outcomes(passed=5, failed=1)
     result.stdout.fnmatch_lines(["*a second lock locks/test_two.test_twice.lock.json in one test; give each call a name=*"])
     assert sorted(path.name for path in (pytester.path / "locks").iterdir()) == [
-        "test_two.TestSmall.test_width.lock.json", "test_two.test_twice.lock.json",
+        "test_two.TestSmall.test_width.lock.json", "test_two.test_ids-a-b.lock.json", "test_two.test_ids-a.b.lock.json",
+        "test_two.test_twice.lock.json",
         "test_two.test_twice.small.lock.json", "test_two.test_width-4.lock.json", "test_two.test_width-8.lock.json"]
 
 
@@ -333,6 +342,22 @@ def test_assert_failures_say_the_value_expected_and_the_gap():
 def test_an_expected_value_that_is_not_a_count_is_a_usage_error(expected):
     with pytest.raises(UsageError, match="expected params: .*(not a count|negative)"):
         assert_params(nn.Conv2d(3, 8, 3), expected)
+
+
+def test_integers_from_numpy_and_torch_are_counts_and_a_module_has_a_default_input():
+    import numpy
+    import torch
+
+    assert_params(nn.Conv2d(3, 8, 3), numpy.int64(conv_params(8)))
+    assert_params(nn.Conv2d(3, 8, 3), torch.tensor(conv_params(8)))
+    assert_mult_adds(nn.Conv2d(3, 8, 3), 3 * 8 * 9 * 222 * 222)  # at 1×3×224×224
+    with pytest.raises(UsageError, match="give one integer"):
+        assert_params(nn.Conv2d(3, 8, 3), torch.tensor([224, 1]))
+
+
+def test_a_bad_expected_value_is_reported_before_any_trace():
+    with pytest.raises(UsageError, match="expected mult_adds: '5%' is not a count"):
+        assert_mult_adds(nn.Conv2d(4, 8, 3), "5%")  # the model would fail on a 3-channel input
 
 
 def test_an_uninitialized_lazy_layer_is_a_usage_error():

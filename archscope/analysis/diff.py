@@ -71,8 +71,8 @@ def compare_totals(a: dict, b: dict, keys=TOTAL_KEYS) -> list[dict]:
 
 def _units(rows: list[dict]) -> list[dict]:
     """Leaf calls, and calls of containers with parameters or mult-adds of their own (timm's
-    BatchNormAct2d, a functional matmul in a block), each with its own figures only: every parameter
-    and mult-add of the model is in one of them."""
+    BatchNormAct2d, a functional matmul in a block), each with its own figures only. What none of
+    them holds (modules never called, element-wise ops in a container's forward) shows in the totals."""
     return [{**row, "params": row["self_params"], "mult_adds": row["self_mult_adds"]}
             for row in rows if row["is_leaf"] or row["self_params"] or row["self_mult_adds"]]
 

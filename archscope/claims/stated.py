@@ -5,6 +5,7 @@ Arithmetic is exact (``Fraction``), so a boundary such as 31.825 × 10^9 is not 
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -105,10 +106,14 @@ def count_interval(stated) -> Interval:
     """What a pinned count admits: a non-negative int exactly, or a figure as printed (``"13.4M"``,
     ``"31.82 G"``, ``"13,385,816"``) every value that rounds to it. Sizes, percentages, ratios and
     decimals without a unit are not counts (ValueError)."""
-    if isinstance(stated, int) and not isinstance(stated, bool):
-        if stated < 0:
-            raise ValueError(f"{stated} is negative; a count is 0 or more")
-        return value_interval(stated)
+    if not isinstance(stated, (str, bool, float)) and hasattr(stated, "__index__"):  # numpy, 0-d tensor ints
+        try:
+            count = operator.index(stated)
+        except TypeError:  # a tensor of floats or of several elements
+            raise ValueError(f"{stated!r} is not a count: give one integer") from None
+        if count < 0:
+            raise ValueError(f"{count} is negative; a count is 0 or more")
+        return value_interval(count)
     match = NUMBER.match(stated) if isinstance(stated, str) else None
     if (match is None or not GROUPED_DIGITS.match(match["digits"]) or (match["unit"] or "K") not in COUNT_UNITS
             or ("." in match["digits"] and match["unit"] is None)):

@@ -97,9 +97,8 @@ def _group_heading(change: dict) -> str:
         parts.append(field_text(field["field"], *field["values"][0])
                      + (f" (and {more} other value{'s' if more > 1 else ''})" if more else ""))
     if not parts and change["type_a"] == change["type_b"]:
-        # with the same settings, a new output or cost comes from the input; new params, from the class's own code
-        why = "" if "params" in change["figures"] else " (from the layers before)"
-        parts.append(", ".join(FIGURE_LABELS[key] for key in change["figures"]) + why)
+        # the layers before, or a setting archscope does not record (an Upsample's scale_factor)
+        parts.append(", ".join(FIGURE_LABELS[key] for key in change["figures"]) + " (no recorded setting differs)")
     return f"{change['count']} × {types}" + (f": {'; '.join(parts)}" if parts else "")
 
 
@@ -153,6 +152,7 @@ def diff_context(document: dict) -> dict:
     same_totals = not any(row["delta"] for row in document["totals"])
     return {
         "a": a_name, "b": b_name, "same_input": same_input,
+        "inputs_note": f"{b_name} cannot take {a_name}'s input: each model ran at its own.",
         "title": f"{a_name} and {b_name}" + (f" at {inputs[0]}" if same_input else f" at {inputs[0]} and {inputs[1]}"),
         "alignment": (f"Layer calls (leaves, and modules with parameters or mult-adds of their own): "
                       f"{counts['a_layers']} in {a_name}, {counts['b_layers']} in {b_name}; "
@@ -163,7 +163,8 @@ def diff_context(document: dict) -> dict:
         "verdict": None if not same_layers else (
             "The two models have the same layers with the same figures." if same_totals else
             "The layer calls pair one to one with the same figures, yet the totals differ: the difference "
-            "is outside them (buffers, or tensors no layer call returns)."),
+            "is in what no call holds (a module never called, a tensor shared between layers, buffers, "
+            "element-wise ops in a container's own forward)."),
         "totals": totals_table(document["totals"], a_name, b_name),
         "groups": groups, "types": types, "blocks": blocks, "layers": layers,
     }
@@ -176,10 +177,11 @@ def diff_text(document: dict) -> str:
     from archscope.render.text import grid
 
     context = diff_context(document)
-    lines = [f"archscope diff: {context['title']}", "", *grid(context["totals"]), "",
+    lines = [f"archscope diff: {context['title']}", *([] if context["same_input"] else [context["inputs_note"]]),
+             "", *grid(context["totals"]), "",
              *textwrap.wrap(context["alignment"], 100), ""]
     if context["same_layers"]:
-        lines += [context["verdict"], ""]
+        lines += [*textwrap.wrap(context["verdict"], 100), ""]
     else:
         lines.append("What differs")
         for group in context["groups"]:

@@ -12,13 +12,15 @@ from archscope.testing.lockfile import lock_document, lock_text, read_lock
 
 __all__ = ["assert_mult_adds", "assert_params", "drift_of", "make_lock", "read_lock", "lock_text"]
 
+DEFAULT_INPUT = (1, 3, 224, 224)  # of a module that is not a zoo entry, where no input is given
 
-def make_lock(model, input_size=None, mode="eval") -> dict:
+
+def make_lock(model, input_size=None, mode="eval", weights=None) -> dict:
     """The lock document of ``model`` (zoo name, MODEL spec, ``nn.Module`` or factory) at ``input_size``
-    (default: the zoo entry's input), traced on meta in ``mode``."""
+    (default: the zoo entry's input), traced on meta in ``mode``; ``weights`` are checked against it."""
     from archscope.api import analyze, versions
 
-    analysis = analyze(model, input_size, mode=mode)
+    analysis = analyze(model, input_size, mode=mode, weights=weights)
     return lock_document(analysis, traceable=isinstance(model, str), versions=versions())
 
 
@@ -35,14 +37,19 @@ def drift_of(locked: dict, fresh: dict | None = None) -> tuple[dict, dict]:
     return lock_drift(locked, fresh), fresh
 
 
-def _assert_figure(key: str, actual: int, expected, label: str) -> None:
+def _expected(key: str, expected):
+    """The interval a pinned figure admits; a value that is not a count is a UsageError, before any trace."""
     from archscope.claims.stated import count_interval
-    from archscope.render.diff import pin_failure_text
 
     try:
-        interval = count_interval(expected)
+        return count_interval(expected)
     except ValueError as error:
         raise UsageError(f"expected {key}: {error}") from None
+
+
+def _assert_figure(key: str, actual: int, expected, interval, label: str) -> None:
+    from archscope.render.diff import pin_failure_text
+
     if actual not in interval:
         raise AssertionError(pin_failure_text(label, key, actual, expected, interval))
 
@@ -55,14 +62,20 @@ def assert_params(model, expected) -> None:
     from archscope.trace.tracer import module_infos
     from archscope.units import Device
 
+    interval = _expected("params", expected)
     label, module, _ = load_model(model, Device.META)
-    _assert_figure("params", module_infos(module)[1][0].params, expected, label)
+    _assert_figure("params", module_infos(module)[1][0].params, expected, interval, label)
 
 
 def assert_mult_adds(model, expected, input_size=None) -> None:
-    """``model``'s mult-adds at ``input_size`` (default: the zoo entry's input) are ``expected``: one
-    trace on meta, archscope's convention (conv, linear and matmul multiply-accumulates, bias excluded)."""
+    """``model``'s mult-adds at ``input_size`` (default: a zoo entry's input, else ``DEFAULT_INPUT``) are
+    ``expected``: one trace on meta, archscope's convention (conv, linear and matmul multiply-accumulates,
+    bias excluded)."""
     from archscope.api import analyze
+    from archscope.loading import is_zoo_name
 
+    interval = _expected("mult_adds", expected)
+    if input_size is None and not is_zoo_name(model):
+        input_size = DEFAULT_INPUT
     analysis = analyze(model, input_size)
-    _assert_figure("mult_adds", analysis.own_totals["mult_adds"], expected, analysis.trace.model)
+    _assert_figure("mult_adds", analysis.own_totals["mult_adds"], expected, interval, analysis.trace.model)

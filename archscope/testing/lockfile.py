@@ -66,7 +66,7 @@ def read_lock(path: str | Path) -> dict:
         raise LockError(f"{path}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})") from None
     if not isinstance(document, dict) or "archscope_lock" not in document:
         raise LockError(f"{path}: not an archscope lock (no \"archscope_lock\" key; write one with archscope lock MODEL)")
-    if document["archscope_lock"] != LOCK_FORMAT:
+    if type(document["archscope_lock"]) is not int or document["archscope_lock"] != LOCK_FORMAT:
         raise LockError(f"{path}: lock format {document['archscope_lock']!r} is not {LOCK_FORMAT}")
     problem = _problem(document)
     if problem:

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 UPDATE_FLAG = "--archscope-update"
-DEFAULT_INPUT = (1, 3, 224, 224)
 
 
 def pytest_addoption(parser) -> None:
@@ -26,7 +25,9 @@ def pytest_addoption(parser) -> None:
 def lock_path(test_file: Path, test_id: str, name: str | None = None) -> Path:
     """``locks/<file stem>.<class>.<test name>[.<name>].lock.json`` beside the test file, in safe
     characters; ``test_id`` is the node id after the file (``TestSmall::test_model[param]``)."""
-    parts = [test_file.stem, *test_id.split("::")] + ([name] if name else [])
+    test, bracket, parameters = test_id.partition("[")  # a parameter id may hold "::" too
+    *scopes, function = test.split("::")
+    parts = [test_file.stem, *scopes, function + bracket + parameters] + ([name] if name else [])
     safe = ".".join(re.sub(r"[^A-Za-z0-9_.-]+", "-", part).strip("-.") for part in parts)
     return test_file.parent / "locks" / f"{safe}.lock.json"
 
@@ -46,10 +47,9 @@ def archscope_lock(request):
         from archscope.loading import is_zoo_name
         from archscope.output import write_file
         from archscope.render.diff import drift_text
-        from archscope.testing import drift_of, lock_document, lock_text, read_lock
+        from archscope.testing import DEFAULT_INPUT, drift_of, lock_document, lock_text, read_lock
 
-        test_id = request.node.nodeid.split("::", 1)[1]
-        path = lock_path(Path(str(request.node.path)), test_id, name)
+        path = lock_path(Path(str(request.node.path)), request.node.nodeid.split("::", 1)[1], name)
         shown = path.relative_to(request.config.rootpath) if path.is_relative_to(request.config.rootpath) else path
         if path in used:
             pytest.fail(f"archscope_lock: a second lock {shown} in one test; give each call a name=", pytrace=False)

@@ -100,9 +100,10 @@ def _slots(model: nn.Module) -> dict[str, torch.Tensor]:
     return slots
 
 
-def _stand_ins(model: nn.Module, device: Device) -> dict[str, torch.Tensor]:
+def _stand_ins(model: nn.Module, device: Device, weights=None) -> dict[str, torch.Tensor]:
     """Parameters and buffers on ``device`` for a functional call. Buffers already there are copied:
-    a forward updates them in place (batch-norm statistics in train mode), and not in the user's model."""
+    a forward updates them in place (batch-norm statistics in train mode), and not in the user's model.
+    ``weights`` (a checked state dict) stands in for the model's own tensors, copied in their dtype."""
     buffers = {id(b) for b in model.buffers()}
 
     def stand_in(tensor: torch.Tensor) -> torch.Tensor:
@@ -112,8 +113,12 @@ def _stand_ins(model: nn.Module, device: Device) -> dict[str, torch.Tensor]:
 
     slots = _slots(model)
     moved: dict[int, torch.Tensor] = {}  # one stand-in per tensor, so tied weights stay tied
-    for tensor in slots.values():
-        if id(tensor) not in moved:
+    for name, tensor in slots.items():
+        if id(tensor) in moved:
+            continue
+        if weights is not None and name in weights:
+            moved[id(tensor)] = _on_device(weights[name].to(dtype=tensor.dtype, copy=True), device)
+        else:
             moved[id(tensor)] = stand_in(tensor)
     return {name: moved[id(tensor)] for name, tensor in slots.items()}
 
@@ -133,10 +138,11 @@ def move_inputs(args: tuple, kwargs: dict, device: Device) -> tuple[tuple, dict]
     return tree_map(move, args), tree_map(move, kwargs)
 
 
-def trace(model: nn.Module, args: tuple, kwargs: dict, *, name: str, device: Device, mode: Mode) -> Trace:
+def trace(model: nn.Module, args: tuple, kwargs: dict, *, name: str, device: Device, mode: Mode,
+          weights=None) -> Trace:
     paths, infos = module_infos(model)
     args, kwargs = move_inputs(args, kwargs, device)
-    stand_ins = _stand_ins(model, device)
+    stand_ins = _stand_ins(model, device, weights)
     recorder = Recorder(paths)
     modules = list(dict.fromkeys(model.modules()))
     training_flags = [(module, module.training) for module in modules]

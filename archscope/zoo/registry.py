@@ -76,7 +76,7 @@ def entry(name: str) -> Entry:
         return _entries()[name]
     except KeyError:
         close = difflib.get_close_matches(name, names(), n=3, cutoff=0.5)
-        hint = f"; did you mean {', '.join(close)}?" if close else f"; known models: {', '.join(names())}"
+        hint = f"; did you mean {', '.join(close)}?" if close else "; archscope list shows the zoo's models"
         raise UsageError(f"unknown model {name!r}{hint}") from None
 
 
