@@ -375,8 +375,10 @@ def _terminate(signum, frame):
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
+    # a SIGTERM ignored by the caller (nohup, a trap) stays ignored
+    takes_over = threading.current_thread() is threading.main_thread() and (
+        signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN)
+    previous = signal.signal(signal.SIGTERM, _terminate) if takes_over else None
     try:
         return COMMANDS[args.command](args)
     except (ArchscopeError, ValueError) as error:
@@ -389,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
         print("archscope: interrupted (each file is as it was before, or complete)", file=sys.stderr)
         return 130 if isinstance(stop, KeyboardInterrupt) else 128 + signal.SIGTERM
     finally:
-        if in_main_thread:
+        if takes_over:
             signal.signal(signal.SIGTERM, previous)
 
 

@@ -65,10 +65,12 @@ def _eager(module, label: str):
     """``module``, unless TorchScript compiled it: a ScriptModule takes no forward hooks, which the trace needs."""
     import torch
 
-    if isinstance(module, torch.jit.ScriptModule):
-        raise ModelSpecError(f"{label} is a TorchScript module ({type(module).__name__}); archscope hooks each "
-                             "module's forward, which TorchScript does not allow: give the nn.Module before "
-                             "torch.jit.script / torch.jit.trace")
+    for path, part in module.named_modules():
+        if isinstance(part, torch.jit.ScriptModule):
+            where = f"{label} is" if not path else f"{label} holds at {path!r}"
+            raise ModelSpecError(f"{where} a TorchScript module ({type(part).__name__}); archscope hooks each "
+                                 "module's forward, which TorchScript does not allow: give the nn.Module before "
+                                 "torch.jit.script / torch.jit.trace")
     return module
 
 

@@ -28,7 +28,11 @@ def _reported_as(path: Path):
 def writable_directory(path: str | Path) -> Path:
     """``path`` if it is a directory we may write in, or one we could create; else the one-line error.
     Nothing is created here: a run that fails later leaves no empty folder behind."""
+    if not str(path).strip():
+        raise UsageError("--out is empty: name a directory")
     path = Path(path)
+    if path.is_symlink() and not path.exists():
+        raise UsageError(f"--out {str(path)!r} is a symbolic link to nothing")
     existing = next(folder for folder in (path, *path.parents) if folder.exists() or folder == Path(folder.anchor))
     if not existing.is_dir():
         what = "is not a directory" if existing == path else f"cannot be created: {str(existing)!r} is a file"

@@ -19,13 +19,13 @@ SHOWN = 3  # names listed per kind of mismatch
 
 
 def load_weights(weights) -> tuple[dict, str]:
-    """(state dict, what to call it in errors) of a checkpoint path or a state dict given in Python."""
+    """(tensors by name, what to call them in errors) of a checkpoint path or a state dict given in Python."""
     if isinstance(weights, Mapping):
         state = _state_dict(weights)
         if state is None:
             raise UsageError("weights: not a state dict (a mapping of names to tensors)")
-        return state, "state dict"
-    return read_weights(weights), str(weights)
+        return state, "the weights"
+    return read_weights(weights), f"--weights {str(weights)!r}"
 
 
 def read_weights(path: str | Path) -> dict:
@@ -51,44 +51,63 @@ def read_weights(path: str | Path) -> dict:
             raise UsageError(f"--weights {str(path)!r} refused: it holds more than tensors, and loading it "
                              f"could run code ({cause})") from None
         after = [line for number, line in enumerate(lines) if number and "WeightsUnpickler" in lines[number - 1]]
-        raise UsageError(f"--weights {str(path)!r} refused: torch.load(weights_only=True) cannot read it "
+        raise UsageError(f"--weights {str(path)!r} is not a checkpoint torch.load(weights_only=True) reads "
                          f"({(after or lines or ['unpickling failed'])[0]})") from None
     except Exception as error:  # a truncated zip, a text file, a foreign format
-        raise UsageError(f"--weights {str(path)!r} is not a torch checkpoint "
-                         f"(torch.load: {type(error).__name__} {error})") from None
+        first = (str(error).strip().splitlines() or [""])[0]
+        # torch's advice to load with weights_only=False is what this option exists to avoid
+        reason = "" if "weights_only" in first else f" (torch.load: {type(error).__name__} {first})".rstrip()
+        kind = "a TorchScript archive, not a state dict" if "constants.pkl" in str(error) else "not a torch checkpoint"
+        raise UsageError(f"--weights {str(path)!r} is {kind}{reason}") from None
     state = _state_dict(loaded)
     if state is None:
         raise UsageError(f"--weights {str(path)!r} holds no state dict (a mapping of names to tensors"
                          f"{', or one under ' + ' / '.join(WRAPPER_KEYS)})")
+    if any(tensor.is_meta for tensor in state.values()):
+        raise UsageError(f"--weights {str(path)!r} holds meta tensors, which have no values")
     return state
 
 
 def _state_dict(loaded) -> dict | None:
+    """The tensors of a state dict (names to tensors, and a module's extra state, which the trace does
+    not use), or of one under a ``WRAPPER_KEYS`` key; None when there is none."""
     import torch
 
-    def is_state(value) -> bool:
-        return isinstance(value, Mapping) and bool(value) and all(
-            isinstance(key, str) and isinstance(item, torch.Tensor) for key, item in value.items())
+    def tensors(value) -> dict | None:
+        if not isinstance(value, Mapping) or not all(isinstance(key, str) for key in value):
+            return None
+        found = {key: item for key, item in value.items() if isinstance(item, torch.Tensor)}
+        return found if found and all(key.endswith("_extra_state") for key in value.keys() - found) else None
 
-    if is_state(loaded):
-        return dict(loaded)
-    if isinstance(loaded, Mapping):
-        for key in WRAPPER_KEYS:
-            if is_state(loaded.get(key)):
-                return dict(loaded[key])
-    return None
+    return tensors(loaded) or next(
+        (found for key in WRAPPER_KEYS if isinstance(loaded, Mapping) and (found := tensors(loaded.get(key)))), None)
 
 
 def check_weights(module, state: Mapping, source: str) -> None:
-    """Every tensor the model saves is in ``state`` with its shape, and nothing else: a one-line
-    ``UsageError`` naming the first mismatches otherwise (what ``load_state_dict(strict=True)`` checks)."""
-    expected = {name: tuple(tensor.shape) for name, tensor in module.state_dict().items()}
-    missing = [name for name in expected if name not in state]
-    unexpected = [name for name in state if name not in expected]
-    shapes = [f"{name} {list(state[name].shape)} (model {list(expected[name])})" for name in expected
-              if name in state and tuple(state[name].shape) != expected[name]]
+    """Every tensor the model saves is in ``state`` with its shape, a dtype it casts to without loss
+    of kind, and one value for each tied tensor; nothing else is: a one-line ``UsageError`` naming
+    the first mismatches otherwise (``load_state_dict(strict=True)``'s checks, and the casts it does)."""
+    import torch
+
+    own = {name: tensor for name, tensor in module.state_dict(keep_vars=True).items()
+           if isinstance(tensor, torch.Tensor)}
+    missing = [name for name in own if name not in state]
+    unexpected = [name for name in state if name not in own]
+    common = [name for name in own if name in state]
+    shapes = [f"{name} {list(state[name].shape)} (model {list(own[name].shape)})" for name in common
+              if state[name].shape != own[name].shape]
+    dtypes = [f"{name} {state[name].dtype} (model {own[name].dtype})" for name in common
+              if not torch.can_cast(state[name].dtype, own[name].dtype)]
+    tied: dict[int, list[str]] = {}
+    for name in common:
+        tied.setdefault(id(own[name]), []).append(name)
+    untied = [" = ".join(names) for names in tied.values() if len(names) > 1 and not shapes
+              and not all(torch.equal(state[names[0]], state[name]) for name in names[1:])]
     problems = [f"{label}: {', '.join(names[:SHOWN])}{f' and {len(names) - SHOWN} more' if len(names) > SHOWN else ''}"
-                for label, names in (("missing", missing), ("unexpected", unexpected), ("other shape", shapes))
+                for label, names in (("missing", missing), ("unexpected", unexpected), ("other shape", shapes),
+                                     ("other dtype", dtypes), ("tied in the model, different here", untied))
                 if names]
+    if unexpected and all(name.startswith("module.") and name[len("module."):] in own for name in unexpected):
+        problems.append("saved from DataParallel? strip the 'module.' prefix of its names")
     if problems:
-        raise UsageError(f"--weights {source!r} does not fit the model; {'; '.join(problems)}")
+        raise UsageError(f"{source} does not fit the model; {'; '.join(problems)}")

@@ -470,3 +470,14 @@ def test_api_raises_archscope_errors(workspace, call, error, fragment):
     assert isinstance(raised.value, error), type(raised.value)
     assert fragment in str(raised.value)
     assert snapshot(workspace) == before
+
+
+def test_out_that_is_empty_or_a_link_to_nothing_is_refused_before_the_trace(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    for argv, fragment in ((["report", "lenet5", "--out="], "--out is empty"),
+                           (["report", "lenet5", "--out", "dangling"], "is a symbolic link to nothing")):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert fragment in err and err.count("\n") == 1
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["dangling"]

@@ -100,3 +100,19 @@ def test_a_run_killed_between_the_renames_is_repaired_by_the_next(tmp_path):
     (tmp_path / ".googlenet.old" / "index.md").write_text("old")
     write_directory(tmp_path / "googlenet", {"index.md": "new"})
     assert snapshot(tmp_path) == {"googlenet/index.md": b"new"}
+
+
+def test_main_takes_sigterm_only_while_it_runs_and_only_if_not_ignored(monkeypatch):
+    from archscope import cli
+
+    seen = []
+    monkeypatch.setitem(cli.COMMANDS, "list", lambda args: seen.append(signal.getsignal(signal.SIGTERM)) or 0)
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        for handler in (signal.SIG_IGN, signal.SIG_DFL):  # an ignored SIGTERM (nohup, a trap) stays ignored
+            signal.signal(signal.SIGTERM, handler)
+            assert cli.main(["list"]) == 0
+            assert signal.getsignal(signal.SIGTERM) is handler
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    assert seen == [signal.SIG_IGN, cli._terminate]

@@ -88,7 +88,11 @@ def test_a_pickle_that_would_run_code_is_refused_and_does_not_run(net, tmp_path,
     (None, "no such file"),
     (b"", "is empty"),
     (b"hello", "is not a torch checkpoint"),
-    ("list", "cannot read it"),
+    ("list", "is not a checkpoint torch.load(weights_only=True) reads (Unsupported operand 149)"),
+    ("meta", "holds meta tensors, which have no values"),
+    ("complex", "other dtype: gate torch.complex64 (model torch.float32)"),
+    ("data parallel", "unexpected: module.gate, module.conv.weight, module.conv.bias; saved from DataParallel? "
+                      "strip the 'module.' prefix"),
     ("tensor", "holds no state dict"),
     ("other shapes", "does not fit the model; missing: gate; other shape: conv.weight [8, 3, 3, 3] (model [4, 3, 3, 3])"),
     ("extra", "does not fit the model; unexpected: head.weight"),
@@ -97,6 +101,12 @@ def test_a_file_that_is_not_these_weights_is_one_line(net, tmp_path, capsys, con
     path = tmp_path / "w.pt"
     if content == "list":
         path.write_bytes(b"\x80\x04\x95\x09\x00\x00\x00\x00\x00\x00\x00]\x94(K\x01K\x02e.")  # pickle protocol 4
+    elif content == "meta":
+        torch.save({name: tensor.to("meta") for name, tensor in gated_state(1.0).items()}, path)
+    elif content == "complex":
+        torch.save({**gated_state(1.0), "gate": torch.ones(1, dtype=torch.complex64)}, path)
+    elif content == "data parallel":
+        torch.save({f"module.{name}": tensor for name, tensor in gated_state(1.0).items()}, path)
     elif content == "tensor":
         torch.save(torch.ones(3), path)
     elif content == "other shapes":
@@ -126,3 +136,39 @@ def test_report_all_takes_no_weights(tmp_path, capsys):
     torch.save(gated_state(1.0), tmp_path / "w.pt")
     status, _, err = run(capsys, "report", "--all", "--weights", str(tmp_path / "w.pt"), "--out", str(tmp_path / "r"))
     assert status == 2 and "--weights fits one MODEL" in err
+
+
+def test_tied_tensors_need_one_value_and_extra_state_is_left_aside(tmp_path):
+    class Tied(nn.Module):
+        """An embedding and a head sharing one weight, and a module state beside its tensors."""
+
+        def __init__(self):
+            super().__init__()
+            self.embed, self.head = nn.Linear(4, 4, bias=False), nn.Linear(4, 4, bias=False)
+            self.head.weight = self.embed.weight
+
+        def forward(self, x):
+            return self.head(self.embed(x))
+
+        def get_extra_state(self):
+            return {"vocabulary": 4}
+
+        def set_extra_state(self, state):
+            pass
+
+    model = Tied()
+    saved = model.state_dict()
+    assert "_extra_state" in saved
+    torch.save(saved, tmp_path / "tied.pt")
+    assert archscope.analyze(model, (2, 4), device="cpu", weights=str(tmp_path / "tied.pt")).totals["params"] == 16
+    apart = {**saved, "head.weight": saved["embed.weight"] + 1}
+    with pytest.raises(UsageError, match="tied in the model, different here: embed.weight = head.weight"):
+        archscope.analyze(model, (2, 4), weights=apart)
+
+
+def test_a_torchscript_module_inside_an_eager_one_is_named():
+    from archscope.errors import ModelSpecError
+
+    inner = torch.jit.script(nn.Linear(4, 2))
+    with pytest.raises(ModelSpecError, match="model holds at '1' a TorchScript module"):
+        archscope.analyze(nn.Sequential(nn.ReLU(), inner), (1, 4))

@@ -108,8 +108,10 @@ def count_interval(stated) -> Interval:
     decimals without a unit are not counts (ValueError)."""
     if not isinstance(stated, (str, bool, float)) and hasattr(stated, "__index__"):  # numpy, 0-d tensor ints
         try:
+            if "bool" in str(getattr(stated, "dtype", "")):
+                raise TypeError("a boolean")
             count = operator.index(stated)
-        except TypeError:  # a tensor of floats or of several elements
+        except (TypeError, RuntimeError):  # floats, several elements, a meta tensor (no value)
             raise ValueError(f"{stated!r} is not a count: give one integer") from None
         if count < 0:
             raise ValueError(f"{count} is negative; a count is 0 or more")
