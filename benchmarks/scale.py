@@ -19,7 +19,6 @@ import argparse
 import gc
 import json
 import math
-import resource
 import statistics
 import subprocess
 import sys
@@ -103,8 +102,12 @@ def build(model: str):
 
 
 def peak_rss_bytes() -> int:
-    """The process's peak resident set so far (right after the imports: about its current size)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    """This process's peak resident set so far: VmHWM, which starts afresh at exec. (``ru_maxrss``
+    does not: a child of a large parent, such as bench.py after torchinfo's real runs, reports the
+    parent's peak.)"""
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    return int(line.split()[1]) * 1024  # kB
 
 
 def timed_analysis(model, input_size) -> tuple[float, int, int]:
