@@ -15,6 +15,13 @@ __all__ = ["assert_mult_adds", "assert_params", "drift_of", "make_lock", "read_l
 DEFAULT_INPUT = (1, 3, 224, 224)  # of a module that is not a zoo entry, where no input is given
 
 
+def input_for(model, input_size):
+    """``input_size`` if given, else None for a zoo entry (its own input), else ``DEFAULT_INPUT``."""
+    from archscope.loading import is_zoo_name
+
+    return DEFAULT_INPUT if input_size is None and not is_zoo_name(model) else input_size
+
+
 def make_lock(model, input_size=None, mode="eval", weights=None) -> dict:
     """The lock document of ``model`` (zoo name, MODEL spec, ``nn.Module`` or factory) at ``input_size``
     (default: the zoo entry's input), traced on meta in ``mode``; ``weights`` are checked against it."""
@@ -72,10 +79,7 @@ def assert_mult_adds(model, expected, input_size=None) -> None:
     ``expected``: one trace on meta, archscope's convention (conv, linear and matmul multiply-accumulates,
     bias excluded)."""
     from archscope.api import analyze
-    from archscope.loading import is_zoo_name
 
     interval = _expected("mult_adds", expected)
-    if input_size is None and not is_zoo_name(model):
-        input_size = DEFAULT_INPUT
-    analysis = analyze(model, input_size)
+    analysis = analyze(model, input_for(model, input_size))
     _assert_figure("mult_adds", analysis.own_totals["mult_adds"], expected, interval, analysis.trace.model)

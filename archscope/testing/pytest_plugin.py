@@ -44,20 +44,17 @@ def archscope_lock(request):
     def check(model, input_size=None, name: str | None = None):
         from archscope.api import analyze, versions
         from archscope.errors import ArchscopeError, LockError
-        from archscope.loading import is_zoo_name
         from archscope.output import write_file
         from archscope.render.diff import drift_text
-        from archscope.testing import DEFAULT_INPUT, drift_of, lock_document, lock_text, read_lock
+        from archscope.testing import drift_of, input_for, lock_document, lock_text, read_lock
 
         path = lock_path(Path(str(request.node.path)), request.node.nodeid.split("::", 1)[1], name)
         shown = path.relative_to(request.config.rootpath) if path.is_relative_to(request.config.rootpath) else path
         if path in used:
             pytest.fail(f"archscope_lock: a second lock {shown} in one test; give each call a name=", pytrace=False)
         used.add(path)
-        if input_size is None and not is_zoo_name(model):
-            input_size = DEFAULT_INPUT
         try:
-            analysis = analyze(model, input_size)
+            analysis = analyze(model, input_for(model, input_size))
         except ArchscopeError as error:
             failure = f"archscope_lock: {error}"
         else:
